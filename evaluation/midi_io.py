@@ -1,0 +1,275 @@
+"""The one MIDI reader of tunelab: a file (path or bytes) becomes a :class:`Piece` of plain note arrays.
+
+Conventions used by every metric in ``evaluation/``:
+
+- Times are in **quarter notes** from the start of the file (``start``, ``end``), and also in **seconds**
+  (``start_seconds``, ``end_seconds``) through the file's tempo map. A "beat" is one quarter note, as in
+  MusPy (its ``resolution`` is ticks per quarter note).
+- Notes are sorted by start, then pitch. Drum notes (MIDI channel 10) are kept, flagged by ``is_drum``;
+  metrics that are about pitch use :meth:`Piece.pitched`.
+- Bars come from the time signatures (4/4 when the file has none): :meth:`Piece.bar_starts`.
+
+This module is the only place that raises :class:`MidiError` for a file that cannot be read; the message
+names the file and says what is wrong with it in words a person understands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["MidiError", "Piece", "ReaderConfig", "read_midi"]
+
+
+class MidiError(ValueError):
+    """A MIDI file that cannot be scored; ``path`` names the file and ``reason`` says why."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """What the reader accepts. Tempi are in quarter notes per minute (BPM)."""
+
+    min_bpm: float = 1.0  # slower tempi (or a tempo of zero microseconds) are reported as broken
+    max_bpm: float = 1000.0  # faster tempi squash the piece into nothing and are reported as broken
+    require_pitched: bool = True  # a file with only drum notes is reported (nothing pitched to score)
+    max_bytes: int = 64 * 1024 * 1024  # larger files are refused before parsing
+
+
+@dataclass(frozen=True, eq=False)
+class Piece:
+    """Notes of one MIDI file as parallel numpy arrays, plus its tempo map and time signatures.
+
+    Shapes: every note array has shape ``(n_notes,)``. Units: quarter notes unless the name says seconds.
+    """
+
+    path: str
+    pitch: np.ndarray  # int16, MIDI pitch 0..127
+    start: np.ndarray  # float64, quarter notes
+    end: np.ndarray  # float64, quarter notes, > start
+    start_seconds: np.ndarray  # float64
+    end_seconds: np.ndarray  # float64
+    velocity: np.ndarray  # int16, 1..127
+    program: np.ndarray  # int16, General MIDI program 0..127
+    is_drum: np.ndarray  # bool
+    track: np.ndarray  # int16, index of the track the note came from
+    ticks_per_quarter: int
+    tempos: np.ndarray  # (k, 2) float64: [position in quarter notes, BPM]; first row at 0
+    time_signatures: np.ndarray  # (m, 3) float64: [position in quarter notes, numerator, denominator]
+
+    @property
+    def n_notes(self) -> int:
+        return int(self.pitch.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """End of the last note, in quarter notes (0.0 for a piece without notes)."""
+        return float(self.end.max()) if self.n_notes else 0.0
+
+    @property
+    def duration_seconds(self) -> float:
+        return float(self.end_seconds.max()) if self.n_notes else 0.0
+
+    def select(self, mask: np.ndarray) -> Piece:
+        """The same piece keeping only the notes where ``mask`` is true."""
+        fields = ("pitch", "start", "end", "start_seconds", "end_seconds", "velocity", "program", "is_drum", "track")
+        return dataclasses.replace(self, **{name: getattr(self, name)[mask] for name in fields})
+
+    def pitched(self) -> Piece:
+        """The piece without drum notes (drum 'pitches' are instruments, not pitches)."""
+        return self.select(~self.is_drum)
+
+    def bar_starts(self, until: float | None = None) -> np.ndarray:
+        """Positions of bar lines in quarter notes, from 0 up to (not including) ``until`` (default: duration).
+
+        A bar lasts ``numerator * 4 / denominator`` quarter notes of the time signature in force; a time
+        signature that changes mid-bar starts a new bar where it changes (as MIDI files written by notation
+        programs do).
+        """
+        until = self.duration if until is None else until
+        signatures = self.time_signatures
+        bars: list[np.ndarray] = []
+        for index, (position, numerator, denominator) in enumerate(signatures):
+            segment_end = signatures[index + 1, 0] if index + 1 < len(signatures) else until
+            segment_end = min(segment_end, until)
+            if segment_end <= position:
+                continue
+            bar_length = numerator * 4.0 / denominator
+            bars.append(np.arange(position, segment_end - 1e-9, bar_length))
+        return np.concatenate(bars) if bars else np.zeros(0)
+
+    def quarters_to_seconds(self, quarters: np.ndarray | float) -> np.ndarray:
+        """Map positions in quarter notes to seconds through the tempo map."""
+        return _quarters_to_seconds(np.asarray(quarters, dtype=np.float64), self.tempos)
+
+
+def _quarters_to_seconds(quarters: np.ndarray, tempos: np.ndarray) -> np.ndarray:
+    positions, bpm = tempos[:, 0], tempos[:, 1]
+    seconds_at_change = np.concatenate([[0.0], np.cumsum(np.diff(positions) * 60.0 / bpm[:-1])])
+    segment = np.searchsorted(positions, quarters, side="right") - 1
+    segment = np.clip(segment, 0, len(positions) - 1)
+    return seconds_at_change[segment] + (quarters - positions[segment]) * 60.0 / bpm[segment]
+
+
+def _check_header(data: bytes, path: str) -> None:
+    """Reasons a person understands for files that are not Standard MIDI Files at all."""
+    if len(data) == 0:
+        raise MidiError(path, "the file is empty (0 bytes)")
+    if data[:4] != b"MThd":
+        if data[:4] == b"RIFF" and data[8:12] == b"RMID":
+            raise MidiError(path, "RIFF-wrapped MIDI (.rmi) is not supported; extract the MThd data first")
+        looks_like_text = all(32 <= byte < 127 or byte in (9, 10, 13) for byte in data[:256])
+        if looks_like_text:
+            raise MidiError(path, "this is a text file, not a MIDI file (no 'MThd' header)")
+        raise MidiError(path, "not a MIDI file: it does not start with the 'MThd' header")
+    if len(data) < 14:
+        raise MidiError(path, f"the file is truncated: {len(data)} bytes, shorter than a MIDI header")
+    midi_format = int.from_bytes(data[8:10], "big")
+    division = int.from_bytes(data[12:14], "big")
+    if midi_format == 2:
+        raise MidiError(path, "type-2 MIDI (independent sequences in one file) is not supported; "
+                              "save it as type 0 or 1")
+    if midi_format > 2:
+        raise MidiError(path, f"unknown MIDI format type {midi_format} in the header (expected 0, 1 or 2)")
+    if division & 0x8000:
+        raise MidiError(path, "SMPTE time division (frames per second) is not supported; "
+                              "save the file with ticks per quarter note")
+    if division == 0:
+        raise MidiError(path, "the header says 0 ticks per quarter note, so no note has a time")
+
+
+def _parse(data: bytes, path: str):
+    import symusic  # noqa: PLC0415  (imported lazily: only readers pay for it)
+
+    try:
+        return symusic.Score.from_midi(data)
+    except Exception as error:  # symusic raises RuntimeError with its own wording
+        message = str(error).replace("MiniMidi: ", "").replace(": iostream error", "")
+        if "chunk length" in message or "remaining" in message or "size" in message.lower():
+            raise MidiError(path, f"the file is truncated or corrupt ({message})") from None
+        raise MidiError(path, f"the MIDI data is corrupt ({message})") from None
+
+
+def _tempo_map(score, path: str, tpq: int, config: ReaderConfig) -> np.ndarray:
+    tempo_events = score.tempos.numpy()
+    ticks = tempo_events["time"].astype(np.float64)
+    microseconds = tempo_events["mspq"].astype(np.float64)
+    for tick, value in zip(ticks, microseconds, strict=True):
+        if value <= 0:
+            raise MidiError(path, f"tempo of zero at tick {int(tick)} (0 microseconds per quarter note)")
+        bpm = 60_000_000.0 / value
+        if not config.min_bpm <= bpm <= config.max_bpm:
+            raise MidiError(path, f"implausible tempo of {bpm:.6g} BPM at tick {int(tick)} "
+                                  f"(accepted: {config.min_bpm:g}-{config.max_bpm:g} BPM)")
+    if len(ticks) == 0 or ticks[0] > 0:  # MIDI's default tempo until the first change
+        ticks = np.concatenate([[0.0], ticks])
+        microseconds = np.concatenate([[500_000.0], microseconds])
+    # keep the last tempo set at any one tick
+    keep = np.concatenate([ticks[1:] != ticks[:-1], [True]])
+    return np.column_stack([ticks[keep] / tpq, 60_000_000.0 / microseconds[keep]])
+
+
+def _time_signatures(score, path: str, tpq: int) -> np.ndarray:
+    rows = [(ts.time / tpq, ts.numerator, ts.denominator) for ts in score.time_signatures]
+    rows = [row for row in rows if row[1] > 0 and row[2] > 0]
+    if not rows or rows[0][0] > 0:
+        rows.insert(0, (0.0, 4, 4))
+    table = np.array(rows, dtype=np.float64)
+    keep = np.concatenate([table[1:, 0] != table[:-1, 0], [True]])
+    return table[keep]
+
+
+def read_midi(source: str | Path | bytes, *, name: str | None = None,
+              config: ReaderConfig = ReaderConfig()) -> Piece:
+    """Read a Standard MIDI File into a :class:`Piece`.
+
+    Parameters
+    ----------
+    source
+        A path, or the file's bytes (then ``name`` names it in errors, e.g. an upload's file name).
+    config
+        Limits on what is accepted.
+
+    Raises
+    ------
+    MidiError
+        When the file is missing, empty, not MIDI, truncated, type 2, has a zero or implausible tempo,
+        has no notes, or (with ``config.require_pitched``) only drum notes.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        path = name or "<bytes>"
+    else:
+        path = str(source) if name is None else name
+        file = Path(source)
+        if not file.is_file():
+            raise MidiError(path, "no such file" if not file.exists() else "not a file")
+        size = file.stat().st_size
+        if size > config.max_bytes:
+            raise MidiError(path, f"the file is {size / 2**20:.1f} MiB, over the {config.max_bytes / 2**20:.0f} MiB limit")
+        data = file.read_bytes()
+    if len(data) > config.max_bytes:
+        raise MidiError(path, f"the file is {len(data) / 2**20:.1f} MiB, over the {config.max_bytes / 2**20:.0f} MiB limit")
+    _check_header(data, path)
+    score = _parse(data, path)
+    tpq = int(score.ticks_per_quarter)
+    tempos = _tempo_map(score, path, tpq, config)
+    time_signatures = _time_signatures(score, path, tpq)
+
+    columns: dict[str, list[np.ndarray]] = {key: [] for key in ("time", "duration", "pitch", "velocity")}
+    programs, drums, tracks = [], [], []
+    for index, track in enumerate(score.tracks):
+        notes = track.notes.numpy()
+        count = len(notes["time"])
+        if count == 0:
+            continue
+        for key in columns:
+            columns[key].append(notes[key])
+        programs.append(np.full(count, track.program, dtype=np.int16))
+        drums.append(np.full(count, bool(track.is_drum)))
+        tracks.append(np.full(count, index, dtype=np.int16))
+    if not programs:
+        raise MidiError(path, "the file has no notes (no note-on with a matching note-off)")
+
+    start_ticks = np.concatenate(columns["time"]).astype(np.float64)
+    duration_ticks = np.concatenate(columns["duration"]).astype(np.float64)
+    pitch = np.concatenate(columns["pitch"]).astype(np.int16)
+    velocity = np.concatenate(columns["velocity"]).astype(np.int16)
+    program = np.concatenate(programs)
+    is_drum = np.concatenate(drums)
+    track_index = np.concatenate(tracks)
+
+    keep = (duration_ticks > 0) & (velocity > 0)
+    if config.require_pitched and not np.any(keep & ~is_drum):
+        if np.any(keep & is_drum):
+            raise MidiError(path, "the file has only drum notes (channel 10): nothing pitched to score")
+        raise MidiError(path, "the file has no notes of positive length")
+    if not np.any(keep):
+        raise MidiError(path, "the file has no notes of positive length")
+
+    start = start_ticks[keep] / tpq
+    end = (start_ticks[keep] + duration_ticks[keep]) / tpq
+    order = np.lexsort((pitch[keep], start))
+    start, end = start[order], end[order]
+    return Piece(
+        path=path,
+        pitch=pitch[keep][order],
+        start=start,
+        end=end,
+        start_seconds=_quarters_to_seconds(start, tempos),
+        end_seconds=_quarters_to_seconds(end, tempos),
+        velocity=velocity[keep][order],
+        program=program[keep][order],
+        is_drum=is_drum[keep][order],
+        track=track_index[keep][order],
+        ticks_per_quarter=tpq,
+        tempos=tempos,
+        time_signatures=time_signatures,
+    )

@@ -1,0 +1,154 @@
+"""Baseline generators the LSTM models must beat.
+
+``MarkovChordModel`` is a first-order Markov chain over *chords*, where a chord is the set of pitches
+sounding at the start of each beat (one quarter note) of the training pieces; the piano-roll baseline of
+Boulanger-Lewandowski et al. (2012) samples JSB chorales at the same one-frame-per-quarter resolution.
+
+It is fitted from :class:`evaluation.Piece` objects (drums excluded), sampled with an explicit
+``numpy.random.Generator`` and written back to MIDI with notes tied across beats when a pitch is held.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evaluation import Piece
+
+Chord = tuple[int, ...]  # sorted MIDI pitches sounding together; () is a rest
+
+__all__ = ["Chord", "MarkovChordModel", "chords_per_beat", "chords_to_midi", "fit_markov", "sample_chords"]
+
+
+def chords_per_beat(piece: Piece, beat: float = 1.0) -> list[Chord]:
+    """Sets of non-drum pitches sounding at the start of each beat, from 0 to the end of the piece.
+
+    A note sounds at time t when ``start <= t < end`` (times in quarter notes; ``beat`` in quarter notes).
+    """
+    pitched = piece.pitched()
+    n_beats = int(np.ceil(pitched.duration / beat - 1e-9))
+    if n_beats == 0:
+        return []
+    times = np.arange(n_beats) * beat
+    sounding = (pitched.start[None, :] <= times[:, None] + 1e-9) & (pitched.end[None, :] > times[:, None] + 1e-9)
+    return [tuple(sorted(set(pitched.pitch[row].tolist()))) for row in sounding]
+
+
+@dataclass(frozen=True)
+class MarkovChordModel:
+    """A first-order Markov chain over chords.
+
+    ``states`` lists every chord seen; ``transitions[i, j]`` counts chord j following chord i; ``initial[i]``
+    counts pieces starting with chord i. Probabilities are the row-normalised counts (no smoothing: the chain
+    only moves along transitions seen in training).
+    """
+
+    states: tuple[Chord, ...]
+    transitions: np.ndarray  # (n_states, n_states) float64 counts
+    initial: np.ndarray  # (n_states,) float64 counts
+
+    def to_json(self) -> str:
+        rows, cols = np.nonzero(self.transitions)
+        return json.dumps({
+            "states": [list(state) for state in self.states],
+            "transitions": [[int(r), int(c), float(self.transitions[r, c])] for r, c in zip(rows, cols, strict=True)],
+            "initial": self.initial.tolist(),
+        })
+
+    @classmethod
+    def from_json(cls, text: str) -> MarkovChordModel:
+        data = json.loads(text)
+        states = tuple(tuple(state) for state in data["states"])
+        transitions = np.zeros((len(states), len(states)))
+        for row, col, count in data["transitions"]:
+            transitions[row, col] = count
+        return cls(states, transitions, np.asarray(data["initial"], dtype=np.float64))
+
+
+def fit_markov(sequences: Iterable[Sequence[Chord]]) -> MarkovChordModel:
+    """Count chord-to-chord transitions in the given chord sequences (one sequence per piece)."""
+    index: dict[Chord, int] = {}
+    pairs: list[tuple[int, int]] = []
+    starts: list[int] = []
+    for sequence in sequences:
+        ids = [index.setdefault(chord, len(index)) for chord in sequence]
+        if not ids:
+            continue
+        starts.append(ids[0])
+        pairs.extend(zip(ids[:-1], ids[1:], strict=True))
+    if not starts:
+        raise ValueError("fit_markov needs at least one non-empty chord sequence")
+    n_states = len(index)
+    transitions = np.zeros((n_states, n_states))
+    if pairs:
+        np.add.at(transitions, tuple(np.array(pairs).T), 1.0)
+    initial = np.bincount(starts, minlength=n_states).astype(np.float64)
+    return MarkovChordModel(tuple(index), transitions, initial)
+
+
+def sample_chords(model: MarkovChordModel, n_beats: int, rng: np.random.Generator) -> list[Chord]:
+    """Sample ``n_beats`` chords; a chord never followed by anything in training restarts the chain."""
+    initial = model.initial / model.initial.sum()
+    state = int(rng.choice(len(model.states), p=initial))
+    chords = [model.states[state]]
+    for _ in range(n_beats - 1):
+        row = model.transitions[state]
+        total = row.sum()
+        state = int(rng.choice(len(row), p=row / total)) if total > 0 else int(rng.choice(len(initial), p=initial))
+        chords.append(model.states[state])
+    return chords
+
+
+def chords_to_midi(chords: Sequence[Chord], path: Path, *, tempo_bpm: float = 80.0, beat: float = 1.0,
+                   program: int = 0, velocity: int = 80) -> Path:
+    """Write chords (one per beat) as a piano MIDI file; a pitch held over consecutive beats is one note."""
+    import pretty_midi  # noqa: PLC0415
+
+    seconds_per_beat = 60.0 / tempo_bpm * beat
+    midi = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
+    instrument = pretty_midi.Instrument(program=program)
+    open_notes: dict[int, int] = {}  # pitch -> beat index where it started
+    for index, chord in enumerate([*chords, ()]):
+        current = set(chord)
+        for pitch in [p for p in open_notes if p not in current]:
+            start = open_notes.pop(pitch)
+            instrument.notes.append(pretty_midi.Note(velocity, pitch, start * seconds_per_beat,
+                                                     index * seconds_per_beat))
+        for pitch in current:
+            open_notes.setdefault(pitch, index)
+    midi.instruments.append(instrument)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    midi.write(str(path))
+    return path
+
+
+def generate_markov_set(training_files: Sequence[Path], out_dir: Path, *, n_pieces: int = 12, n_beats: int = 48,
+                        seed: int = 0, tempo_bpm: float = 80.0, progress: bool = True,
+                        ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Fit the Markov chord baseline on MIDI files and write ``n_pieces`` samples of ``n_beats`` beats.
+
+    Returns the written files and the training files that could not be read (path, reason); the model is
+    saved beside the samples as ``markov_model.json``.
+    """
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from evaluation import MidiError, read_midi  # noqa: PLC0415
+
+    sequences, skipped = [], []
+    for path in tqdm(training_files, desc="reading training pieces", disable=not progress, unit="file"):
+        try:
+            sequences.append(chords_per_beat(read_midi(path)))
+        except MidiError as error:
+            skipped.append((Path(path), error.reason))
+    model = fit_markov(sequences)
+    rng = np.random.default_rng(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "markov_model.json").write_text(model.to_json())
+    written = [chords_to_midi(sample_chords(model, n_beats, rng), out_dir / f"markov_{index:03d}.mid",
+                              tempo_bpm=tempo_bpm)
+               for index in range(n_pieces)]
+    return written, skipped
