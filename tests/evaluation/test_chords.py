@@ -1,0 +1,263 @@
+"""Chord labels, Roman numerals and progression statistics on block-chord fixtures (120 BPM, so one quarter
+note lasts 0.5 s)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pretty_midi
+import pytest
+
+from evaluation.harmony import ChordSegment, chord_statistics, detect_chords, key_from_name, roman_numeral
+from evaluation.midi_io import ReaderConfig, read_midi
+
+D, G, A = [50, 54, 57, 62], [55, 59, 62, 67], [45, 57, 61, 64]  # D major I, IV, V voicings
+
+
+def _piece(
+    chords: list[list[int]],
+    quarters: float = 1.0,
+    *,
+    drums: bool = False,
+    gaps: set[int] = frozenset(),
+    time_signature: tuple[int, int] | None = None,
+):
+    """Block chords of ``quarters`` each at 120 BPM; indices in ``gaps`` are left silent."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    if time_signature:
+        midi.time_signature_changes.append(pretty_midi.TimeSignature(*time_signature, 0.0))
+    piano = pretty_midi.Instrument(program=0)
+    seconds = quarters / 2
+    for index, pitches in enumerate(chords):
+        if index in gaps:
+            continue
+        for pitch in pitches:
+            piano.notes.append(
+                pretty_midi.Note(velocity=80, pitch=pitch, start=index * seconds, end=(index + 1) * seconds)
+            )
+    midi.instruments.append(piano)
+    if drums:  # kick, snare and hi-hat on every eighth, longer than the piano part would not matter either
+        kit = pretty_midi.Instrument(program=0, is_drum=True)
+        for step in range(int(len(chords) * seconds * 4)):
+            for pitch in (36, 38, 42, 46):
+                kit.notes.append(
+                    pretty_midi.Note(velocity=120, pitch=pitch, start=step / 4, end=step / 4 + 0.25)
+                )
+        midi.instruments.append(kit)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return read_midi(buffer.getvalue(), name="fixture.mid")
+
+
+def _labels(segments: list[ChordSegment]) -> list[str]:
+    return [segment.label for segment in segments]
+
+
+def test_one_four_five_one_in_d_major() -> None:
+    segments = detect_chords(_piece([D, G, A, D]))
+    assert _labels(segments) == ["D:maj", "G:maj", "A:maj", "D:maj"]
+    assert [segment.roman for segment in segments] == ["I", "IV", "V", "I"]
+    assert [(s.start, s.end, s.start_seconds, s.end_seconds) for s in segments[:2]] == [
+        (0.0, 1.0, 0.0, 0.5),
+        (1.0, 2.0, 0.5, 1.0),
+    ]
+    assert [(s.root, s.quality, s.bass) for s in segments[:3]] == [
+        (2, "maj", 2),
+        (7, "maj", 7),
+        (9, "maj", 9),
+    ]
+
+
+def test_per_bar_windows_and_seconds() -> None:
+    segments = detect_chords(_piece([D, G, A, D], quarters=4.0), per="bar")
+    assert _labels(segments) == ["D:maj", "G:maj", "A:maj", "D:maj"]
+    assert [(s.start, s.end) for s in segments] == [(0.0, 4.0), (4.0, 8.0), (8.0, 12.0), (12.0, 16.0)]
+    assert segments[-1].end_seconds == pytest.approx(8.0)
+
+
+def test_bars_follow_the_time_signature() -> None:
+    segments = detect_chords(_piece([D, G], quarters=3.0, time_signature=(3, 4)), per="bar")
+    assert [(s.label, s.start, s.end) for s in segments] == [("D:maj", 0.0, 3.0), ("G:maj", 3.0, 6.0)]
+
+
+def test_merge_joins_equal_neighbours() -> None:
+    piece = _piece([D, D, G, G, G])
+    assert [(s.label, s.start, s.end) for s in detect_chords(piece)] == [
+        ("D:maj", 0.0, 2.0),
+        ("G:maj", 2.0, 5.0),
+    ]
+    assert _labels(detect_chords(piece, merge=False)) == ["D:maj"] * 2 + ["G:maj"] * 3
+
+
+def test_ii7_v7_imaj7_in_c() -> None:
+    segments = detect_chords(
+        _piece([[50, 53, 57, 60], [43, 53, 59, 62], [48, 52, 55, 59]]), key=key_from_name("C major")
+    )
+    assert _labels(segments) == ["D:min7", "G:7", "C:maj7"]
+    assert [segment.roman for segment in segments] == ["ii7", "V7", "Imaj7"]
+
+
+def test_inversions_keep_the_root_and_write_the_bass() -> None:
+    segments = detect_chords(
+        _piece([[52, 55, 60], [43, 48, 52], [47, 50, 53, 55], [48, 52, 55, 58]]), merge=False
+    )
+    assert _labels(segments) == ["C:maj/3", "C:maj/5", "G:7/3", "C:7"]
+    assert [segment.bass for segment in segments[:3]] == [4, 7, 11]
+    assert all(segment.root == 0 for segment in segments[:2]) and segments[2].root == 7
+
+
+def test_a_minor_progressions() -> None:
+    am, dm, e, e7 = [45, 57, 60, 64], [50, 57, 62, 65], [52, 56, 59, 64], [40, 56, 62, 64]
+    for chords, labels, romans in [
+        ([am, dm, e, am], ["A:min", "D:min", "E:maj", "A:min"], ["i", "iv", "V", "i"]),
+        ([am, dm, e7, am], ["A:min", "D:min", "E:7", "A:min"], ["i", "iv", "V7", "i"]),
+    ]:
+        piece = _piece(chords)
+        from evaluation.harmony import estimate_key
+
+        assert estimate_key(piece).name == "A minor"
+        segments = detect_chords(piece)
+        assert _labels(segments) == labels
+        assert [segment.roman for segment in segments] == romans
+
+
+@pytest.mark.parametrize(
+    ("pitches", "label", "roman"),
+    [
+        ([59, 62, 65], "B:dim", "viio"),
+        ([48, 52, 56], "C:aug", "I+"),
+        ([48, 50, 55], "C:sus2", "Isus2"),
+        ([48, 53, 55], "C:sus4", "Isus4"),
+        ([59, 62, 65, 68], "B:dim7", "viio7"),
+        ([59, 62, 65, 69], "B:hdim7", "vii/o7"),
+        ([48, 51, 55, 59], "C:minmaj7", "imaj7"),
+        ([46, 50, 53], "A#:maj", "bVII"),
+    ],
+)
+def test_other_templates(pitches: list[int], label: str, roman: str) -> None:
+    (segment,) = detect_chords(_piece([pitches]), key=key_from_name("C major"))
+    assert (segment.label, segment.roman) == (label, roman)
+
+
+def test_a_faint_seventh_does_not_make_a_seventh_chord() -> None:
+    # C E G for a whole beat, B only for the last sixteenth: still a triad; B for half the beat: maj7
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    piano = pretty_midi.Instrument(program=0)
+    for pitch in (48, 52, 55):
+        piano.notes += [
+            pretty_midi.Note(velocity=80, pitch=pitch, start=0.0, end=0.5),
+            pretty_midi.Note(velocity=80, pitch=pitch, start=0.5, end=1.0),
+        ]
+    piano.notes += [
+        pretty_midi.Note(velocity=80, pitch=59, start=0.4375, end=0.5),
+        pretty_midi.Note(velocity=80, pitch=59, start=0.75, end=1.0),
+    ]
+    midi.instruments.append(piano)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    assert _labels(detect_chords(read_midi(buffer.getvalue()))) == ["C:maj", "C:maj7"]
+
+
+def test_drums_are_ignored() -> None:
+    plain = detect_chords(_piece([D, G, A, D]))
+    drummed = detect_chords(_piece([D, G, A, D], drums=True))
+    assert drummed == plain
+
+
+def test_empty_windows_and_lone_notes_are_no_chord() -> None:
+    segments = detect_chords(_piece([D, D, G, [60], A], gaps={1}), key=key_from_name("D major"))
+    assert _labels(segments) == ["D:maj", "N", "G:maj", "N", "A:maj"]
+    silent = segments[1]
+    assert (silent.root, silent.quality, silent.bass, silent.roman) == (None, "", None, "")
+    assert (silent.start_seconds, silent.end_seconds) == (0.5, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("root", "quality", "key", "roman"),
+    [
+        (7, "7", "C major", "V7"),
+        (10, "maj", "C major", "bVII"),
+        (6, "dim7", "C major", "#ivo7"),
+        (8, "maj", "C major", "bVI"),
+        (1, "maj", "C major", "bII"),
+        (4, "min", "C major", "iii"),
+        (3, "maj", "C minor", "III"),
+        (8, "maj", "C minor", "VI"),
+        (11, "dim", "C minor", "viio"),
+        (10, "maj", "C minor", "bVII"),
+        (7, "maj", "C minor", "V"),
+        (0, "min7", "C minor", "i7"),
+        (9, "aug", "A major", "I+"),
+        (2, "hdim7", "C minor", "ii/o7"),
+    ],
+)
+def test_roman_numerals(root: int, quality: str, key: str, roman: str) -> None:
+    assert roman_numeral(root, quality, key_from_name(key)) == roman
+
+
+def _segments(labels: list[str], lengths: list[float] | None = None) -> list[ChordSegment]:
+    lengths = lengths or [1.0] * len(labels)
+    result, time = [], 0.0
+    for label, length in zip(labels, lengths, strict=True):
+        root = None if label == "N" else 0
+        result.append(
+            ChordSegment(
+                time,
+                time + length,
+                time / 2,
+                (time + length) / 2,
+                label,
+                root,
+                "" if label == "N" else "maj",
+                root,
+                "",
+            )
+        )
+        time += length
+    return result
+
+
+def test_chord_statistics_by_hand() -> None:
+    # sequence after dropping N and merging repeats: C F C F G C (n = 6)
+    # trigrams: CFC, FCF, CFG, FGC -> 4 distinct of n - 2 = 4 -> CPI 1.0
+    labels = ["C:maj", "F:maj", "C:maj", "F:maj", "N", "F:maj", "G:maj", "C:maj"]
+    stats = chord_statistics(_segments(labels, [1, 1, 1, 1, 2, 1, 1, 4]))
+    assert stats == {
+        "n_chords": 6.0,
+        "n_unique_chords": 3.0,
+        "chord_change_rate": pytest.approx(5 / 12),
+        "no_chord_rate": pytest.approx(2 / 12),
+        "chord_progression_irregularity": 1.0,
+    }
+    # C G C G C G: trigrams CGC, GCG -> 2 distinct / 4
+    assert chord_statistics(_segments(["C:maj", "G:maj"] * 3))["chord_progression_irregularity"] == 0.5
+
+
+def test_chord_statistics_undefined_cases() -> None:
+    empty = chord_statistics([])
+    assert (
+        empty["n_chords"] == 0.0
+        and math.isnan(empty["no_chord_rate"])
+        and math.isnan(empty["chord_change_rate"])
+    )
+    silent = chord_statistics(_segments(["N"]))
+    assert silent["no_chord_rate"] == 1.0 and silent["chord_change_rate"] == 0.0
+    assert math.isnan(silent["chord_progression_irregularity"])
+
+
+def test_bad_window_name() -> None:
+    with pytest.raises(ValueError, match="per must be 'beat' or 'bar'"):
+        detect_chords(_piece([D]), per="half")
+
+
+def test_a_drum_only_piece_has_no_segments() -> None:
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    kit = pretty_midi.Instrument(program=0, is_drum=True)
+    kit.notes += [pretty_midi.Note(velocity=100, pitch=p, start=0.0, end=1.0) for p in (36, 40, 43)]
+    midi.instruments.append(kit)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    piece = read_midi(buffer.getvalue(), config=ReaderConfig(require_pitched=False))
+    assert detect_chords(piece) == []
+    assert chord_statistics([])["n_chords"] == 0.0
