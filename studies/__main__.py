@@ -1,0 +1,222 @@
+"""``python -m studies VERB``: create | list | open | close | export | report | stats.
+
+Bad input (study files, codes, CSVs) prints one line ``error: ...`` on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from studies.errors import StudyError
+
+DB_HELP = (
+    "SQLAlchemy database URL, e.g. sqlite:///data/studies.db or "
+    "postgresql+psycopg://user:pw@host:5432/db (default: $TUNELAB_STUDIES_DB or the SQLite file "
+    "data/studies.db at the repository root)"
+)
+
+
+def _cmd_create(args: argparse.Namespace) -> int:
+    from studies import engine
+
+    code = engine.create_study(args.study, db_url=args.db, media_dir=args.media, jobs=args.jobs)
+    link = f"{args.base_url.rstrip('/')}/?study={code}"
+    if args.json:
+        print(json.dumps({"code": code, "link": link}))
+    else:
+        print(f"study code: {code}")
+        print(f"participant link: {link}")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from studies import engine
+
+    rows = engine.list_studies(args.db)
+    if args.json:
+        print(json.dumps([{**r, "created": str(r["created"])} for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no studies yet; create one with `python -m studies create STUDY.toml`")
+    for r in rows:
+        print(f"{r['code']}\t{r['status']}\t{r['started']} started\t{r['completed']} completed\t{r['title']}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from studies import engine
+
+    (engine.open_study if args.verb == "open" else engine.close_study)(args.study_id, args.db)
+    print(f"study {args.study_id} is now {'open' if args.verb == 'open' else 'closed'}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from studies import engine
+
+    df = engine.responses_frame(args.study_id, args.db)
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.csv, index=False)
+    if args.attention is not None:
+        engine.attention_frame(args.study_id, args.db).to_csv(args.attention, index=False)
+    print(f"{len(df)} answers written to {args.csv}", file=sys.stderr)
+    return 0
+
+
+def _plain_report(stats: dict[str, Any], title: str, out: Path) -> Path:
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1><pre>{html.escape(json.dumps(stats, indent=2))}</pre>"
+        "</body></html>"
+    )
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from studies import engine, stats
+
+    spec = engine.study_spec(args.study_id, args.db)
+    df = engine.responses_frame(args.study_id, args.db)
+    attention = engine.attention_frame(args.study_id, args.db)
+    if df.empty:
+        raise StudyError(f"study {args.study_id} has no answers yet; nothing to report")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    attention.to_csv(out / "attention.csv", index=False)
+    if spec.test_type == "turing":
+        from studies.report import write_report
+
+        result = stats.turing_statistics(
+            df, confidence=args.confidence, attention=attention if len(attention) else None
+        )
+        path = write_report(result, df, out, title=spec.title)
+    else:
+        kept, _ = stats.apply_exclusions(df, attention if len(attention) else None)
+        if spec.test_type == "ab-preference":
+            result = stats.preference_statistics(kept, confidence=args.confidence)
+        else:
+            result = stats.rating_statistics(kept, confidence=args.confidence)
+        (out / "stats.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        df.to_csv(out / "responses.csv", index=False)
+        path = _plain_report(result, spec.title, out)
+    print(f"report written to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of every verb."""
+    parser = argparse.ArgumentParser(
+        prog="python -m studies",
+        description="Blind listening studies: create a study from a TOML/YAML file, manage it, export the "
+        "answers and compute statistics.",
+    )
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser(
+        "create",
+        help="validate a study file, render its stimuli and store the study",
+        description="Validate STUDY (TOML or YAML), render every stimulus into clips with opaque "
+        "ids, store the study and print its code and participant link.",
+    )
+    p.add_argument("study", type=Path, metavar="STUDY", help="study file (.toml, .yaml or .yml)")
+    p.add_argument("--db", default=None, help=DB_HELP)
+    p.add_argument(
+        "--media",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for the rendered clips; they go to DIR/<study code>/ (default: data/studies_media)",
+    )
+    p.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="parallel rendering processes (default: 1)"
+    )
+    p.add_argument(
+        "--base-url",
+        default="",
+        metavar="URL",
+        help="address of the Streamlit app, prefixed to the printed link (default: none, "
+        "prints /?study=CODE)",
+    )
+    p.add_argument("--json", action="store_true", help="print {code, link} as JSON")
+    p.set_defaults(func=_cmd_create)
+
+    p = sub.add_parser(
+        "list",
+        help="list studies with their status and participant counts",
+        description="List every study: code, status, participants started/completed, title.",
+    )
+    p.add_argument("--db", default=None, help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=_cmd_list)
+
+    for verb, what in (("open", "let new participants start"), ("close", "refuse new participants")):
+        p = sub.add_parser(
+            verb,
+            help=f"{what} (study STUDY_ID)",
+            description=f"{what.capitalize()} in a study; "
+            "participants who already started can always finish.",
+        )
+        p.add_argument("study_id", metavar="STUDY_ID", help="the study code printed by `create`")
+        p.add_argument("--db", default=None, help=DB_HELP)
+        p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser(
+        "export",
+        help="write the answers as a CSV for `stats`",
+        description="Write the main-trial answers (no practice, no attention checks) in the "
+        "stats CSV format: participant, stimulus, truth, answer, group, model, "
+        "confidence, response_ms (turing; other test types have their own columns).",
+    )
+    p.add_argument("study_id", metavar="STUDY_ID", help="the study code printed by `create`")
+    p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="output CSV file")
+    p.add_argument(
+        "--attention",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the attention-check results (participant, position, expected, answer, passed)",
+    )
+    p.add_argument("--db", default=None, help=DB_HELP)
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "report",
+        help="statistics and an HTML report of a study",
+        description="Compute the statistics of a study straight from the database (participants "
+        "who failed an attention check are excluded) and write report.html, "
+        "stats.json, responses.csv and attention.csv into DIR.",
+    )
+    p.add_argument("study_id", metavar="STUDY_ID", help="the study code printed by `create`")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--confidence", type=float, default=0.95, help="level of every interval (default: 0.95)")
+    p.add_argument("--db", default=None, help=DB_HELP)
+    p.set_defaults(func=_cmd_report)
+
+    try:
+        from studies import cli_stats
+    except ImportError:  # the stats verb ships separately
+        cli_stats = None
+    if cli_stats is not None:
+        cli_stats.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (2 with a one-line message on bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StudyError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,558 @@
+"""Study lifecycle and participant flow, shared by ``python -m studies`` and the Streamlit pages.
+
+Create a study from its file (render stimuli, store them under opaque ids), open/close it, let a
+participant start or resume, show only what a participant may see, store every answer the moment it is
+given (idempotently), hand out a completion code once every trial is stored, and export the responses in
+the CSV format of :mod:`studies.stats`.
+
+Every function takes ``db``: an SQLAlchemy URL, an :class:`sqlalchemy.Engine`, or None for the default
+database (see :func:`studies.storage.default_url`). Trial positions are 0-based.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from studies import storage
+from studies.assignment import StimulusInfo, answer_options, assign_trials
+from studies.errors import StudyError
+from studies.spec import StudySpec, load_spec, spec_from_stored, spec_to_dict
+
+DEFAULT_MEDIA_DIR = storage.REPO_ROOT / "data" / "studies_media"
+_CODE_ALPHABET = string.ascii_lowercase + string.digits
+_ENGINES: dict[tuple[int, str], Engine] = {}
+Db = str | Engine | None
+
+PROMPTS = {
+    "turing": "Was this clip composed by a human or by a computer?",
+    "ab-preference": "Which of the two clips do you prefer, A or B?",
+    "rating": "How much do you like this clip? (1 = not at all, 5 = very much)",
+}
+
+
+def get_engine(db: Db = None) -> Engine:
+    """Engine for ``db`` (cached per process and URL; tables created on first use)."""
+    if isinstance(db, Engine):
+        return db
+    url = db or storage.default_url()
+    key = (os.getpid(), url)
+    if key not in _ENGINES:
+        _ENGINES[key] = storage.make_engine(url)
+    return _ENGINES[key]
+
+
+def dispose_engines() -> None:
+    """Close every cached engine of this process (call before forking workers)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+def _random_code(n: int) -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(n))
+
+
+@dataclass(frozen=True)
+class ParticipantSession:
+    """A participant's place in a study. ``next_position`` is None when every trial is answered."""
+
+    participant_id: str
+    study_code: str
+    external_id: str
+    total: int
+    next_position: int | None
+    resumed: bool
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """Everything a participant may see of one trial (never set, kind, model or path)."""
+
+    position: int  # 0-based
+    total: int
+    clip_ids: tuple[str, ...]  # one clip, or (A, B) for ab-preference
+    prompt: str
+    options: tuple[str, ...]
+    allow_confidence: bool
+    require_full_playback: bool
+    is_practice: bool
+
+
+# --- study lifecycle -----------------------------------------------------------------------------------
+
+
+def register_study(
+    spec: StudySpec, clips_by_set: Mapping[str, Sequence[Any]], db: Db = None, code: str | None = None
+) -> str:
+    """Store a study with already prepared clips; return its code.
+
+    ``clips_by_set`` maps each set name of ``spec`` to its :class:`studies.stimuli.Clip` objects (anything
+    with clip_id, source, file, n_samples and sample_rate).
+    """
+    code = code or _random_code(10)
+    rows = []
+    for sset in spec.stimulus_sets:
+        for clip in clips_by_set.get(sset.name, ()):
+            rows.append(
+                {
+                    "id": clip.clip_id,
+                    "set_name": sset.name,
+                    "kind": sset.kind,
+                    "group_name": sset.group,
+                    "model": sset.model,
+                    "source_path": str(clip.source),
+                    "audio_path": str(clip.file),
+                    "n_samples": int(clip.n_samples),
+                    "sample_rate": int(clip.sample_rate),
+                }
+            )
+    storage.insert_study(get_engine(db), code, spec.title, spec_to_dict(spec), rows)
+    return code
+
+
+def create_study(
+    spec_path: str | Path,
+    db_url: Db = None,
+    media_dir: str | Path | None = None,
+    jobs: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+    progress: bool = True,
+) -> str:
+    """Validate a study file, render its stimuli and store the study; return the study code.
+
+    Clips go to ``<media_dir>/<code>/<clip id>.<ext>`` (default ``data/studies_media``). Any source that
+    cannot be rendered, or a clip that fails validation, raises :class:`StudyError` and nothing is stored.
+    """
+    from studies.stimuli import ClipSettings, prepare_stimuli, validate_clips
+
+    spec = load_spec(spec_path)
+    code = _random_code(10)
+    out_dir = Path(media_dir or DEFAULT_MEDIA_DIR).expanduser().resolve() / code
+    settings = ClipSettings(clip_seconds=spec.clip_seconds)
+    rng = np.random.default_rng(spec.seed)
+    total = sum(len(s.files()) for s in spec.stimulus_sets)
+    done_before = 0
+    clips_by_set: dict[str, list[Any]] = {}
+    try:
+        for sset in spec.stimulus_sets:
+            files = sset.files()
+
+            def step(done: int, steps: int, offset: int = done_before, n: int = len(files)) -> None:
+                if on_progress is not None:
+                    on_progress(offset + round(done * n / max(steps, 1)), total)
+
+            clips, failures = prepare_stimuli(
+                files, out_dir, settings, jobs=jobs, rng=rng, progress=progress, on_progress=step
+            )
+            if failures:
+                listed = "; ".join(f"{p}: {why}" for p, why in failures[:5])
+                raise StudyError(
+                    f"{spec.source}: set '{sset.name}': {len(failures)} file(s) could not be made "
+                    f"into clips ({listed}); fix or remove them and create the study again"
+                )
+            clips_by_set[sset.name] = list(clips)
+            done_before += len(files)
+        problems = validate_clips([c for cs in clips_by_set.values() for c in cs])
+        if problems:
+            raise StudyError(f"{spec.source}: rendered clips failed validation: {'; '.join(problems[:5])}")
+        return register_study(spec, clips_by_set, db_url, code=code)
+    except BaseException:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _study(code: str, db: Db) -> dict[str, Any]:
+    row = storage.get_study(get_engine(db), code)
+    if row is None:
+        raise StudyError(f"unknown study code {code!r}; check the link or run `python -m studies list`")
+    return row
+
+
+def study_spec(code: str, db: Db = None) -> StudySpec:
+    """The stored spec of a study (includes the admin-only stimulus folders: not for participants)."""
+    return spec_from_stored(_study(code, db)["spec"])
+
+
+def study_info(code: str, db: Db = None) -> dict[str, Any]:
+    """What a participant page shows first: title, consent, instructions, status and test settings."""
+    row = _study(code, db)
+    spec = spec_from_stored(row["spec"])
+    return {
+        "code": code,
+        "title": spec.title,
+        "consent": spec.consent,
+        "instructions": spec.instructions,
+        "status": row["status"],
+        "test_type": spec.test_type,
+        "total_trials": spec.total_trials,
+        "practice_trials": spec.practice_trials,
+        "allow_confidence": spec.allow_confidence,
+        "require_full_playback": spec.require_full_playback,
+        "options": answer_options(spec.test_type),
+    }
+
+
+def list_studies(db: Db = None) -> list[dict[str, Any]]:
+    """Every study: code, title, status, created, participants started and completed."""
+    return storage.list_studies(get_engine(db))
+
+
+def _set_status(code: str, status: str, db: Db) -> None:
+    if not storage.set_status(get_engine(db), code, status):
+        raise StudyError(f"unknown study code {code!r}; run `python -m studies list` to see the codes")
+
+
+def open_study(code: str, db: Db = None) -> None:
+    """Let new participants start the study."""
+    _set_status(code, "open", db)
+
+
+def close_study(code: str, db: Db = None) -> None:
+    """Refuse new participants (those who already started may finish)."""
+    _set_status(code, "closed", db)
+
+
+def _clip_path(clip_id: str, db: Db) -> Path:
+    row = storage.get_stimulus(get_engine(db), clip_id)
+    if row is None:
+        raise StudyError(f"unknown clip id {clip_id!r}")
+    return Path(row["audio_path"])
+
+
+def clip_bytes(clip_id: str, db: Db = None) -> bytes:
+    """Encoded audio of a clip by its opaque id."""
+    path = _clip_path(clip_id, db)
+    if not path.is_file():
+        raise StudyError(f"clip {clip_id}: audio file {path} is missing; re-create the study's media")
+    return path.read_bytes()
+
+
+def clip_mime_type(clip_id: str, db: Db = None) -> str:
+    """MIME type of a clip's audio (audio/mpeg, audio/ogg, audio/wav or audio/flac)."""
+    suffix = _clip_path(clip_id, db).suffix.lower()
+    return {".ogg": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac"}.get(suffix, "audio/mpeg")
+
+
+# --- participant flow ----------------------------------------------------------------------------------
+
+
+def _participant_rng(seed: int, external_id: str) -> np.random.Generator:
+    digest = int.from_bytes(hashlib.sha256(external_id.encode("utf-8")).digest()[:8], "big")
+    return np.random.default_rng([seed, digest])
+
+
+def _session(engine: Engine, code: str, participant: dict[str, Any], resumed: bool) -> ParticipantSession:
+    trials = storage.participant_assignments(engine, participant["id"])
+    answered = storage.participant_answers(engine, participant["id"])
+    missing = [t["position"] for t in trials if t["position"] not in answered]
+    return ParticipantSession(
+        participant["id"],
+        code,
+        participant["external_id"],
+        len(trials),
+        missing[0] if missing else None,
+        resumed,
+    )
+
+
+def start_or_resume(code: str, external_id: str, db: Db = None) -> ParticipantSession:
+    """Start a participant (assigning balanced trials) or resume one at the first unanswered trial.
+
+    Raises StudyError for an unknown or closed study (new participants only), an empty external id, or
+    an external id that already completed this study.
+    """
+    engine = get_engine(db)
+    external_id = (external_id or "").strip()
+    if not external_id or len(external_id) > 200:
+        raise StudyError(
+            "participant id is empty or longer than 200 characters; open the link with "
+            "?study=CODE&PROLIFIC_PID=YOUR_ID or type your id"
+        )
+    study = _study(code, db)
+    existing = storage.find_participant(engine, study["id"], external_id)
+    if existing is None:
+        if study["status"] != "open":
+            raise StudyError(f"study {code} is closed and takes no new participants")
+        spec = spec_from_stored(study["spec"])
+        infos = [
+            StimulusInfo(r["id"], r["kind"], r["group_name"])
+            for r in storage.study_stimuli(engine, study["id"])
+        ]
+        trials = assign_trials(
+            infos,
+            spec.trials_per_participant,
+            spec.attention_checks,
+            _participant_rng(spec.seed, external_id),
+            storage.exposure_counts(engine, study["id"]),
+            test_type=spec.test_type,
+            n_practice=spec.practice_trials,
+        )
+        rows = [
+            {
+                "position": t.position,
+                "clip_a": t.clip_ids[0],
+                "clip_b": t.clip_ids[1] if len(t.clip_ids) > 1 else None,
+                "is_attention_check": t.is_attention_check,
+                "is_practice": t.is_practice,
+                "expected": t.expected,
+            }
+            for t in trials
+        ]
+        pid = secrets.token_urlsafe(18)
+        if storage.create_participant(engine, pid, study["id"], external_id, rows):
+            return _session(engine, code, {"id": pid, "external_id": external_id}, resumed=False)
+        existing = storage.find_participant(engine, study["id"], external_id)  # lost a concurrent start
+        if existing is None:
+            raise StudyError(f"could not register participant {external_id!r} in study {code}; try again")
+    if existing["completed"] is not None:
+        raise StudyError(
+            f"participant {external_id!r} has already completed study {code}; each person may take part once"
+        )
+    return _session(engine, code, existing, resumed=True)
+
+
+def _prompt(test_type: str, expected: str | None) -> str:
+    if expected is None:
+        return PROMPTS[test_type]
+    what = "pair" if test_type == "ab-preference" else "clip"
+    return f"Attention check: for this {what}, answer “{expected}”."
+
+
+def trial_view(participant_id: str, position: int, db: Db = None) -> TrialView:
+    """What the participant sees at ``position`` (0-based)."""
+    ctx = storage.trial_context(get_engine(db), participant_id, position)
+    if ctx is None:
+        raise StudyError(f"participant {participant_id!r} has no trial at position {position}")
+    spec = spec_from_stored(ctx["spec"])
+    clip_ids = (ctx["clip_a"],) if ctx["clip_b"] is None else (ctx["clip_a"], ctx["clip_b"])
+    return TrialView(
+        position=position,
+        total=int(ctx["total"]),
+        clip_ids=clip_ids,
+        prompt=_prompt(spec.test_type, ctx["expected"] if ctx["is_attention_check"] else None),
+        options=answer_options(spec.test_type),
+        allow_confidence=spec.allow_confidence,
+        require_full_playback=spec.require_full_playback,
+        is_practice=bool(ctx["is_practice"]),
+    )
+
+
+def current_trial(participant_id: str, db: Db = None) -> TrialView | None:
+    """The first unanswered trial of a participant, or None when every trial is answered."""
+    engine = get_engine(db)
+    participant = storage.get_participant(engine, participant_id)
+    if participant is None:
+        raise StudyError(f"unknown participant {participant_id!r}; start again from the study link")
+    session = _session(engine, participant["study_code"], participant, resumed=True)
+    return None if session.next_position is None else trial_view(participant_id, session.next_position, db)
+
+
+def _normalise_answer(test_type: str, answer: Any) -> str:
+    text = str(answer).strip()
+    if test_type == "turing":
+        text = text.lower()
+    elif test_type == "ab-preference":
+        text = text.upper()
+    elif test_type == "rating" and isinstance(answer, float) and answer.is_integer():
+        text = str(int(answer))
+    return text
+
+
+def submit_answer(
+    participant_id: str,
+    position: int,
+    answer: Any,
+    confidence: int | None = None,
+    response_ms: int | None = None,
+    play_events: list[Any] | None = None,
+    db: Db = None,
+) -> bool:
+    """Validate and commit one answer in its own transaction before returning.
+
+    Returns True if stored now, False if the same answer was already stored (a repeated submit). A
+    different answer for an already-answered trial raises StudyError, as do invalid values.
+    """
+    engine = get_engine(db)
+    ctx = storage.trial_context(engine, participant_id, int(position))
+    if ctx is None:
+        raise StudyError(f"participant {participant_id!r} has no trial at position {position}")
+    spec = spec_from_stored(ctx["spec"])
+    options = answer_options(spec.test_type)
+    value = _normalise_answer(spec.test_type, answer)
+    if value not in options:
+        raise StudyError(
+            f"answer {answer!r} is not allowed in a {spec.test_type} test; use one of {', '.join(options)}"
+        )
+    if confidence is not None:
+        if not spec.allow_confidence:
+            raise StudyError("this study does not ask for confidence; submit without it")
+        if isinstance(confidence, bool) or int(confidence) != confidence or not 1 <= int(confidence) <= 5:
+            raise StudyError(f"confidence {confidence!r} must be an integer from 1 to 5")
+        confidence = int(confidence)
+    if response_ms is not None:
+        if int(response_ms) < 0:
+            raise StudyError(f"response_ms {response_ms!r} must be ≥ 0 milliseconds")
+        response_ms = int(response_ms)
+    if play_events is not None and not isinstance(play_events, list):
+        raise StudyError("play_events must be a list of events")
+    expected = ctx["expected"] if ctx["is_attention_check"] else None
+    stored_now, row = storage.record_answer(
+        engine, participant_id, int(position), value, confidence, response_ms, play_events, expected
+    )
+    if not stored_now and (
+        row["answer"] != value or (confidence is not None and row["confidence"] != confidence)
+    ):
+        raise StudyError(
+            f"trial {position} was already answered with {row['answer']!r}; answers cannot be changed"
+        )
+    return stored_now
+
+
+def completion_code(participant_id: str, db: Db = None) -> str:
+    """The participant's completion code (random, server generated), once every trial is stored."""
+    engine = get_engine(db)
+    participant = storage.get_participant(engine, participant_id)
+    if participant is None:
+        raise StudyError(f"unknown participant {participant_id!r}")
+    session = _session(engine, participant["study_code"], participant, resumed=True)
+    if session.next_position is not None:
+        n_done = len(storage.participant_answers(engine, participant_id))
+        raise StudyError(
+            f"only {n_done} of {session.total} trials are answered; answer trial "
+            f"{session.next_position + 1} first"
+        )
+    return storage.mark_completed(engine, participant_id, _random_code(12).upper())
+
+
+def progress(code: str, db: Db = None) -> dict[str, int]:
+    """Participants started and completed, answers stored."""
+    return storage.progress_counts(get_engine(db), _study(code, db)["id"])
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+TURING_COLUMNS = ["participant", "stimulus", "truth", "answer", "group", "model", "confidence", "response_ms"]
+
+
+def responses_frame(code: str, db: Db = None) -> pd.DataFrame:
+    """Main-trial answers (no practice, no attention checks) in the format of :mod:`studies.stats`.
+
+    turing: participant, stimulus, truth, answer, group, model, confidence, response_ms.
+    ab-preference: participant, stimulus_a, stimulus_b, condition_a, condition_b (kinds), choice (a/b),
+    group_a, group_b, model_a, model_b, response_ms. rating: participant, stimulus, condition (model,
+    or "human"), rating, truth, group, model, response_ms.
+    """
+    engine = get_engine(db)
+    study = _study(code, db)
+    spec = spec_from_stored(study["spec"])
+    stim = {r["id"]: r for r in storage.study_stimuli(engine, study["id"])}
+    out = []
+    for r in storage.answer_rows(engine, study["id"]):
+        if r["is_attention_check"] or r["is_practice"]:
+            continue
+        a = stim[r["clip_a"]]
+        if spec.test_type == "ab-preference":
+            b = stim[r["clip_b"]]
+            out.append(
+                {
+                    "participant": r["participant_id"],
+                    "stimulus_a": a["id"],
+                    "stimulus_b": b["id"],
+                    "condition_a": a["kind"],
+                    "condition_b": b["kind"],
+                    "choice": r["answer"].lower(),
+                    "group_a": a["group_name"],
+                    "group_b": b["group_name"],
+                    "model_a": a["model"],
+                    "model_b": b["model"],
+                    "response_ms": r["response_ms"],
+                }
+            )
+        elif spec.test_type == "rating":
+            out.append(
+                {
+                    "participant": r["participant_id"],
+                    "stimulus": a["id"],
+                    "condition": a["model"] or a["kind"],
+                    "rating": int(r["answer"]),
+                    "truth": a["kind"],
+                    "group": a["group_name"],
+                    "model": a["model"],
+                    "response_ms": r["response_ms"],
+                }
+            )
+        else:
+            out.append(
+                {
+                    "participant": r["participant_id"],
+                    "stimulus": a["id"],
+                    "truth": a["kind"],
+                    "answer": r["answer"],
+                    "group": a["group_name"],
+                    "model": a["model"],
+                    "confidence": r["confidence"],
+                    "response_ms": r["response_ms"],
+                }
+            )
+    columns = {
+        "turing": TURING_COLUMNS,
+        "ab-preference": [
+            "participant",
+            "stimulus_a",
+            "stimulus_b",
+            "condition_a",
+            "condition_b",
+            "choice",
+            "group_a",
+            "group_b",
+            "model_a",
+            "model_b",
+            "response_ms",
+        ],
+        "rating": [
+            "participant",
+            "stimulus",
+            "condition",
+            "rating",
+            "truth",
+            "group",
+            "model",
+            "response_ms",
+        ],
+    }[spec.test_type]
+    df = pd.DataFrame(out, columns=columns)
+    for col in ("confidence", "response_ms"):
+        if col in df.columns:
+            df[col] = df[col].astype("Int64")
+    return df
+
+
+def attention_frame(code: str, db: Db = None) -> pd.DataFrame:
+    """Attention-check results: participant, position, expected, answer, passed."""
+    engine = get_engine(db)
+    rows = storage.attention_rows(engine, _study(code, db)["id"])
+    return pd.DataFrame(
+        [
+            {
+                "participant": r["participant_id"],
+                "position": r["position"],
+                "expected": r["expected"],
+                "answer": r["answer"],
+                "passed": bool(r["passed"]),
+            }
+            for r in rows
+        ],
+        columns=["participant", "position", "expected", "answer", "passed"],
+    )

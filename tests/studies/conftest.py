@@ -1,0 +1,171 @@
+"""Shared fixtures of the studies tests: a database URL for SQLite and PostgreSQL, tiny studies.
+
+``db_url`` runs each test twice: on a fresh SQLite file and on the PostgreSQL database named by
+``$TUNELAB_TEST_POSTGRES_URL`` (if unset, ``scripts/test_postgres.sh`` is run to start a local server). If
+PostgreSQL cannot be reached the test fails with the reason: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pretty_midi
+import pytest
+from sqlalchemy import text
+
+from studies import engine as study_engine
+from studies import storage
+from studies.spec import spec_from_dict
+
+REPO = Path(__file__).resolve().parents[2]
+_PG: dict[str, str] = {}
+
+
+def postgres_url() -> str:
+    """URL of the test PostgreSQL database (starting it with scripts/test_postgres.sh when needed)."""
+    if "url" in _PG:
+        return _PG["url"]
+    url = os.environ.get("TUNELAB_TEST_POSTGRES_URL", "").strip()
+    if not url:
+        script = REPO / "scripts" / "test_postgres.sh"
+        run = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            pytest.fail(
+                f"{script} failed (exit {run.returncode}); PostgreSQL is required for these tests:\n"
+                f"{run.stderr[-2000:]}"
+            )
+        url = run.stdout.strip().splitlines()[-1]
+    try:
+        eng = storage.make_engine(url, create=False)
+        with eng.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        eng.dispose()
+    except Exception as exc:
+        pytest.fail(
+            f"cannot reach PostgreSQL at {url} ({exc}); run scripts/test_postgres.sh or set "
+            "TUNELAB_TEST_POSTGRES_URL"
+        )
+    _PG["url"] = url
+    return url
+
+
+def fresh_database(url: str) -> str:
+    """Drop and recreate every studies table at ``url``; return the URL."""
+    study_engine.dispose_engines()
+    eng = storage.make_engine(url, create=False)
+    storage.drop_schema(eng)
+    storage.metadata.create_all(eng)
+    eng.dispose()
+    return url
+
+
+def _postgres_schema_url(base: str) -> tuple[str, str]:
+    """Create an empty schema named for this test; return (schema, URL whose search_path is that schema)."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"  # generated here: safe as an identifier
+    admin = storage.make_engine(base, create=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in base else "?"
+    return schema, f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def _drop_postgres_schema(base: str, schema: str) -> None:
+    admin = storage.make_engine(base, create=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Empty studies database: a temporary SQLite file, then a fresh schema of the test PostgreSQL database.
+
+    Each PostgreSQL test gets its own schema (dropped afterwards), so test runs in parallel processes do
+    not see each other's tables.
+    """
+    study_engine.dispose_engines()
+    if request.param == "sqlite":
+        yield fresh_database(f"sqlite:///{tmp_path / 'studies.db'}")
+        study_engine.dispose_engines()
+        return
+    base = postgres_url()
+    schema, url = _postgres_schema_url(base)
+    try:
+        yield fresh_database(url)
+    finally:
+        study_engine.dispose_engines()
+        _drop_postgres_schema(base, schema)
+
+
+def write_midi(path: Path, seconds: float = 3.0, base: int = 60) -> Path:
+    """A one-track piano MIDI of quarter notes at 120 bpm filling ``seconds``."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    inst = pretty_midi.Instrument(program=0)
+    t = 0.0
+    i = 0
+    while t < seconds:
+        inst.notes.append(pretty_midi.Note(velocity=90, pitch=base + (i * 4) % 12, start=t, end=t + 0.5))
+        t += 0.5
+        i += 1
+    pm.instruments.append(inst)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pm.write(str(path))
+    return path
+
+
+def study_dict(root: Path, sets: dict[str, tuple[str, str, int]], **fields) -> dict:
+    """Study file mapping with one folder per set: ``sets[name] = (kind, group, n_files)``; MIDI written."""
+    raw_sets = []
+    for name, (kind, group, n) in sets.items():
+        for i in range(n):
+            write_midi(root / name / f"{name}_{i}.mid", seconds=3.0, base=48 + 3 * i)
+        raw_sets.append({"name": name, "kind": kind, "group": group, "folder": name})
+    data = {
+        "title": "Tiny study",
+        "consent": "I agree.",
+        "instructions": "Listen, then answer.",
+        "test_type": "turing",
+        "trials_per_participant": 4,
+        "clip_seconds": 2.0,
+        "seed": 3,
+        "stimulus_sets": raw_sets,
+    }
+    data.update(fields)
+    return data
+
+
+def fake_study(root: Path, db: str, sets: dict[str, tuple[str, str, int]], **fields) -> str:
+    """Register a study without rendering: each source gets a small fake audio file; returns the code."""
+    spec = spec_from_dict(study_dict(root, sets, **fields), root / "study.toml")
+    clips = {}
+    media = root / "media"
+    media.mkdir(exist_ok=True)
+    n = 0
+    for sset in spec.stimulus_sets:
+        clips[sset.name] = []
+        for f in sset.files():
+            cid = f"{n:04d}" + os.urandom(6).hex()
+            audio = media / f"{cid}.mp3"
+            audio.write_bytes(f"fake audio {cid}".encode())
+            clips[sset.name].append(
+                SimpleNamespace(clip_id=cid, source=f, file=audio, n_samples=88200, sample_rate=44100)
+            )
+            n += 1
+    return study_engine.register_study(spec, clips, db)
+
+
+@pytest.fixture
+def make_fake_study():
+    """:func:`fake_study` as a fixture (conftest is not importable under --import-mode=importlib)."""
+    return fake_study
+
+
+@pytest.fixture
+def make_study_dict():
+    """:func:`study_dict` as a fixture."""
+    return study_dict
