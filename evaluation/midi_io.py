@@ -186,6 +186,10 @@ def _time_signatures(score, path: str, tpq: int) -> np.ndarray:
     return table[keep]
 
 
+def _too_big(size: int, config: ReaderConfig) -> str:
+    return f"the file is {size / 2**20:.1f} MiB, over the {config.max_bytes / 2**20:.0f} MiB limit"
+
+
 def read_midi(source: str | Path | bytes, *, name: str | None = None,
               config: ReaderConfig = ReaderConfig()) -> Piece:
     """Read a Standard MIDI File into a :class:`Piece`.
@@ -211,12 +215,11 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
         file = Path(source)
         if not file.is_file():
             raise MidiError(path, "no such file" if not file.exists() else "not a file")
-        size = file.stat().st_size
-        if size > config.max_bytes:
-            raise MidiError(path, f"the file is {size / 2**20:.1f} MiB, over the {config.max_bytes / 2**20:.0f} MiB limit")
+        if file.stat().st_size > config.max_bytes:
+            raise MidiError(path, _too_big(file.stat().st_size, config))
         data = file.read_bytes()
     if len(data) > config.max_bytes:
-        raise MidiError(path, f"the file is {len(data) / 2**20:.1f} MiB, over the {config.max_bytes / 2**20:.0f} MiB limit")
+        raise MidiError(path, _too_big(len(data), config))
     _check_header(data, path)
     score = _parse(data, path)
     tpq = int(score.ticks_per_quarter)

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "folders (default: train)")
     markov.add_argument("--out", type=Path, required=True, help="folder for the sampled MIDI files and the model JSON")
     markov.add_argument("--n", type=int, default=12, help="number of pieces to sample (default: 12)")
-    markov.add_argument("--beats", type=int, default=48, help="length of each piece in beats (quarter notes; default 48)")
+    markov.add_argument("--beats", type=int, default=48, help="piece length in beats (quarter notes; default 48)")
     markov.add_argument("--tempo", type=float, default=80.0, help="tempo of the written MIDI in BPM (default: 80)")
     markov.add_argument("--seed", type=int, default=0, help="seed of the sampler's numpy Generator (default: 0)")
     markov.set_defaults(run=_markov)

@@ -1,0 +1,182 @@
+"""The main job (`make demo`): corpus → Markov baseline → scores → a 12-clip Turing study → the app.
+
+Each step is skipped when its output already exists, so a second run only starts the app. Outputs:
+``data/bach-chorales/`` (corpus), ``runs/demo/`` (baseline pieces, study folders, study code),
+``reports/demo/report.html`` (scores), the study in the default database ``data/studies.db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+RUN_DIR = REPO / "runs" / "demo"
+REPORT_DIR = REPO / "reports" / "demo"
+STUDY_TOML = """\
+title = "Bach chorales: human or machine?"
+consent = "This is a demo of tunelab. Your answers are stored anonymously in a local database."
+instructions = "Listen to each clip to the end, then say whether a human or a computer composed it."
+test_type = "turing"
+allow_confidence = true
+trials_per_participant = 12
+clip_seconds = 15.0
+attention_checks = 0
+seed = {seed}
+require_full_playback = true
+
+[[stimulus_sets]]
+name = "bach"
+kind = "human"
+group = "chorale"
+folder = "human"
+
+[[stimulus_sets]]
+name = "markov"
+kind = "computer"
+group = "chorale"
+model = "markov-chords"
+folder = "computer"
+"""
+
+
+def step(message: str) -> None:
+    print(f"\n== {message}", flush=True)
+
+
+def link_files(files: list[Path], folder: Path) -> None:
+    """Fill ``folder`` with copies of ``files`` (copies, so the study folder stands on its own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        shutil.copy2(file, folder / file.name)
+
+
+def build_corpus(jobs: int) -> Path:
+    from data import build_corpus as build  # noqa: PLC0415
+
+    step("Bach chorale corpus (data/bach-chorales)")
+    return build("bach-chorales", jobs=jobs)
+
+
+def markov_pieces(corpus: Path, n_pieces: int, seed: int) -> Path:
+    from data import corpus_files  # noqa: PLC0415
+    from generation.baselines import generate_markov_set  # noqa: PLC0415
+
+    out = RUN_DIR / "markov"
+    step(f"Markov chord baseline ({out.relative_to(REPO)})")
+    if len(list(out.glob("markov_*.mid"))) >= n_pieces:
+        print("already sampled")
+        return out
+    written, skipped = generate_markov_set(corpus_files(corpus, split="train"), out, n_pieces=n_pieces,
+                                           n_beats=48, seed=seed)
+    print(f"sampled {len(written)} pieces ({len(skipped)} training files skipped)")
+    return out
+
+
+def held_out(corpus: Path) -> Path:
+    from data import corpus_files  # noqa: PLC0415
+
+    folder = RUN_DIR / "held-out"
+    if not any(folder.glob("*.mid")):
+        link_files(corpus_files(corpus, split="test"), folder)
+    return folder
+
+
+def score(reference: Path, generated: Path, jobs: int) -> Path:
+    report = REPORT_DIR / "report.html"
+    step(f"Scoring the baseline against held-out chorales ({report.relative_to(REPO)})")
+    if report.is_file():
+        print("already scored")
+        return report
+    subprocess.run([sys.executable, "-m", "evaluation", "score", "--reference", str(reference),
+                    "--generated", f"markov={generated}", "--out", str(REPORT_DIR), "--jobs", str(jobs)],
+                   check=True, cwd=REPO)
+    return report
+
+
+def study(reference: Path, generated: Path, db_url: str | None, jobs: int, seed: int) -> str:
+    from studies import StudyError, engine  # noqa: PLC0415
+
+    code_file = RUN_DIR / "study_code.txt"
+    step("Demo Turing study (6 human chorales vs 6 Markov pieces, 15 s clips)")
+    if code_file.is_file():
+        code = code_file.read_text().strip()
+        try:
+            engine.study_info(code, db_url)
+            print(f"already created: {code}")
+            return code
+        except StudyError:
+            print("the stored study code is not in the database any more: creating the study again")
+    folder = RUN_DIR / "study"
+    shutil.rmtree(folder, ignore_errors=True)
+    link_files(sorted(reference.glob("*.mid"))[:6], folder / "human")
+    link_files(sorted(generated.glob("markov_*.mid"))[:6], folder / "computer")
+    (folder / "study.toml").write_text(STUDY_TOML.format(seed=seed))
+    code = engine.create_study(folder / "study.toml", db_url, jobs=jobs)
+    code_file.write_text(code + "\n")
+    print(f"created study {code}")
+    return code
+
+
+def admin_password() -> str:
+    if os.environ.get("TUNELAB_ADMIN_PASSWORD"):
+        return os.environ["TUNELAB_ADMIN_PASSWORD"]
+    file = RUN_DIR / "admin_password.txt"
+    if not file.is_file():
+        file.write_text(secrets.token_urlsafe(9) + "\n")
+    return file.read_text().strip()
+
+
+def serve(code: str, port: int, db_url: str | None) -> int:
+    password = admin_password()
+    env = dict(os.environ, TUNELAB_ADMIN_PASSWORD=password)
+    if db_url:
+        env["TUNELAB_DB_URL"] = db_url
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    server = subprocess.Popen(command, cwd=REPO, env=env)
+    step("The app is starting")
+    print(f"Participant link:   http://localhost:{port}/?study={code}&PROLIFIC_PID=demo-participant-1")
+    print(f"Researcher pages:   http://localhost:{port}/  → 'Researcher login', password: {password}")
+    print(f"Scores of the baseline: {REPORT_DIR / 'report.html'}")
+    print("Press Ctrl-C to stop the app.", flush=True)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=10)
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for building, scoring, rendering")
+    parser.add_argument("--port", type=int, default=8501, help="port of the Streamlit app (default 8501)")
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL of the study database (default: data/studies.db)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the baseline sampler and of the study")
+    parser.add_argument("--no-app", action="store_true", help="prepare everything but do not start the app")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    corpus = build_corpus(args.jobs)
+    generated = markov_pieces(corpus, n_pieces=30, seed=args.seed)
+    reference = held_out(corpus)
+    score(reference, generated, args.jobs)
+    code = study(reference, generated, args.db, args.jobs, args.seed)
+    print(f"\nprepared in {time.perf_counter() - started:.1f} s")
+    if args.no_app:
+        print(f"study code: {code}")
+        return 0
+    return serve(code, args.port, args.db)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

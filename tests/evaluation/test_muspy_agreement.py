@@ -1,0 +1,139 @@
+"""Our MusPy-family metrics against muspy 0.5 itself: equal (1e-9) where the definitions are the same, and
+different exactly as documented where we fixed a MusPy bug. The only module that imports muspy."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import muspy  # installed in .venv for tests and benchmarks; never imported by evaluation/
+import numpy as np
+import pytest
+
+from evaluation import pitch, rhythm
+from evaluation.features import compute_features
+from evaluation.midi_io import read_midi
+from tests.evaluation.midi_fixtures_features import (
+    FUR_ELISE,
+    c_major_scale,
+    drums_only,
+    empty_middle_bar,
+    fur_elise,
+    midi_bytes,
+    piece,
+    sequence,
+)
+
+N_CHORALES = 20
+BUILT_CORPUS = Path(__file__).resolve().parents[2] / "data" / "bach-chorales"
+SHARED = ("n_pitches_used", "n_pitch_classes_used", "pitch_range", "pitch_entropy", "pitch_class_entropy",
+          "polyphony", "polyphony_rate", "scale_consistency")
+
+
+@pytest.fixture(scope="module")
+def chorales(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """20 Bach chorales as MIDI: from data/bach-chorales when built, else written from music21's corpus."""
+    built = sorted(BUILT_CORPUS.rglob("*.mid"))
+    if len(built) >= N_CHORALES:
+        return built[:N_CHORALES]
+    from music21 import corpus
+
+    folder = tmp_path_factory.mktemp("chorales")
+    files: list[Path] = []
+    for name in corpus.chorales.Iterator(returnType="filename"):
+        if len(files) == N_CHORALES:
+            break
+        if name.endswith("bwv277"):  # its repeats cannot be expanded for MIDI export (FACTS.md)
+            continue
+        target = folder / (name.replace("/", "_") + ".mid")
+        corpus.parse(name, forceSource=True).write("midi", fp=str(target))
+        files.append(target)
+    return files
+
+
+def _muspy_music(data: bytes, tmp_path: Path) -> muspy.Music:
+    path = tmp_path / "piece.mid"
+    path.write_bytes(data)
+    return muspy.read_midi(path)
+
+
+def test_shared_definitions_agree_on_chorales(chorales: list[Path]) -> None:
+    assert len(chorales) == N_CHORALES
+    for path in chorales:
+        ours, theirs = compute_features(read_midi(path)), muspy.read_midi(path)
+        for name in SHARED:
+            expected = float(getattr(muspy.metrics, name)(theirs))
+            assert ours[name] == pytest.approx(expected, abs=1e-9), (path, name)
+
+
+def test_pitch_in_scale_rate_agrees_for_all_24_scales(chorales: list[Path]) -> None:
+    # MusPy 0.5's minor mask is natural minor too, so every (tonic, mode) gives the same rate
+    for path in chorales[:5]:
+        ours, theirs = read_midi(path), muspy.read_midi(path)
+        for mode in ("major", "minor"):
+            for tonic in range(12):
+                assert pitch.pitch_in_scale_rate(ours, tonic, mode) == pytest.approx(
+                    muspy.metrics.pitch_in_scale_rate(theirs, tonic, mode), abs=1e-9), (path, tonic, mode)
+
+
+def test_empty_beat_rate_is_muspy_without_its_boundary_bug(chorales: list[Path]) -> None:
+    # Shortening every note by one tick moves note ends off the beat lines, where MusPy's
+    # `start // res .. end // res` and `length // res + 1` become our `floor(start) .. ceil(end) - 1` and
+    # `ceil(length)`: then the two must agree exactly.
+    differ = 0
+    for path in chorales:
+        theirs = muspy.read_midi(path)
+        buggy = muspy.metrics.empty_beat_rate(theirs)
+        for track in theirs.tracks:
+            for note in track.notes:
+                note.duration -= 1
+        ours = rhythm.empty_beat_rate(read_midi(path))
+        assert ours == pytest.approx(muspy.metrics.empty_beat_rate(theirs), abs=1e-9), path
+        differ += not math.isclose(ours, buggy, abs_tol=1e-9)
+    assert differ > 0  # chorales with a whole-beat rest: MusPy's bug fills it, so the rates really differ
+
+
+def test_fur_elise_published_values_and_groove_bug(tmp_path: Path) -> None:
+    theirs = _muspy_music(midi_bytes([sequence(FUR_ELISE, length=0.5)], bpm=72.0, resolution=24,
+                                     time_signature=(3, 8)), tmp_path)
+    ours = fur_elise(resolution=24)
+    for name in SHARED + ("empty_beat_rate",):
+        assert getattr(pitch if hasattr(pitch, name) else rhythm, name)(ours) == pytest.approx(
+            float(getattr(muspy.metrics, name)(theirs)), abs=1e-12), name
+    # three identical 3/8 bars: MusPy adds a fourth, empty measure -> 1 - 3 / (36 * 3) = 35/36 at 36 ticks
+    assert muspy.metrics.groove_consistency(theirs, 36) == pytest.approx(35 / 36)
+    assert rhythm.groove_consistency(ours) == 1.0
+
+
+def test_groove_consistency_bug_with_quarter_notes(tmp_path: Path) -> None:
+    theirs = _muspy_music(midi_bytes([sequence([60, 62, 64, 65, 67, 69, 71, 72])]), tmp_path)
+    # measure_resolution in ticks (4 * 480): bars 1 and 2 equal, bar 2 vs the added empty measure: 4 steps
+    assert muspy.metrics.groove_consistency(theirs, 4 * 480) == pytest.approx(1 - 4 / (1920 * 2))
+    # 16 "steps per bar" as users pass it (MusPy#73) are 16-tick measures: 241 of them, onsets at position 0
+    # of measures 0, 30, ..., 210; each onset measure differs from both neighbours (measure 0 from one):
+    # 15 differences / (16 * 240)
+    assert muspy.metrics.groove_consistency(theirs, 16) == pytest.approx(1 - 15 / (16 * 240))
+    assert rhythm.groove_consistency(c_major_scale()) == 1.0
+
+
+def test_empty_beat_rate_bug_on_a_silent_bar(tmp_path: Path) -> None:
+    theirs = _muspy_music(midi_bytes([[(60, 0.0, 4.0), (64, 8.0, 12.0)]]), tmp_path)
+    # MusPy: the first note "fills" beat 4 and there are 12 + 1 beats: 3 empty of 13
+    assert muspy.metrics.empty_beat_rate(theirs) == pytest.approx(3 / 13)
+    assert rhythm.empty_beat_rate(empty_middle_bar()) == pytest.approx(4 / 12)
+
+
+def test_pitch_range_of_drums_only(tmp_path: Path) -> None:
+    theirs = _muspy_music(midi_bytes([sequence([36, 36, 36, 36])], drum_tracks=(0,)), tmp_path)
+    assert muspy.metrics.pitch_range(theirs) == -127
+    assert math.isnan(pitch.pitch_range(drums_only()))
+
+
+def test_scale_consistency_is_unchanged_by_explicit_minor_masks(tmp_path: Path) -> None:
+    # A harmonic minor scale: best natural-minor/major fit is 7 of 8 either way
+    notes = [57, 59, 60, 62, 64, 65, 68, 69]
+    theirs = _muspy_music(midi_bytes([sequence(notes)]), tmp_path)
+    assert pitch.scale_consistency(piece([sequence(notes)])) == pytest.approx(
+        muspy.metrics.scale_consistency(theirs)) == pytest.approx(7 / 8)
+    np.testing.assert_array_equal(np.flatnonzero(pitch.scale_mask(9, "minor")), [0, 2, 4, 5, 7, 9, 11])
+
