@@ -1,0 +1,158 @@
+"""Command line: ``python -m data build NAME`` | ``python -m data list`` | ``python -m data files FOLDER``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .build import corpus_files, corpus_status, timed_build
+from .errors import DataError
+from .manifest import SPLITS
+from .registry import CORPORA
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m data",
+        description="Build MIDI corpora from the scores bundled with music21, and list them.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser(
+        "build",
+        help="convert a corpus to MIDI files plus manifest.json",
+        description="Convert one corpus to one MIDI file per piece (plus the tune's .abc text for ABC "
+        "collections) and a manifest.json with the train/validation/test split by piece and the pieces "
+        "that failed. Building again with the same arguments does nothing and returns at once.",
+    )
+    b.add_argument("name", choices=list(CORPORA), metavar="NAME", help=f"corpus: {', '.join(CORPORA)}")
+    b.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output folder (default: data/NAME/ in the repository)",
+    )
+    b.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="convert only the first N pieces in source order (default: all)",
+    )
+    b.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for the conversion (default: 1)")
+    b.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="seed of the train/validation/test split (default: 0)",
+    )
+    b.add_argument(
+        "--split",
+        type=float,
+        nargs=3,
+        default=(0.8, 0.1, 0.1),
+        metavar=("TRAIN", "VALIDATION", "TEST"),
+        help="split fractions, summing to 1 (default: 0.8 0.1 0.1)",
+    )
+    b.add_argument("--force", action="store_true", help="rebuild even if the folder already holds this build")
+
+    ls = sub.add_parser(
+        "list",
+        help="show the corpora, what they are, and where they are built",
+        description="Print each corpus name, a one-line description, and whether and where "
+        "it is built, with its piece counts.",
+    )
+    ls.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+
+    f = sub.add_parser(
+        "files",
+        help="print the MIDI files of a corpus folder (one path a line)",
+        description="Print the MIDI files of a built corpus (optionally one split) or of any folder of MIDI files.",
+    )
+    f.add_argument("folder", type=Path, help="corpus folder, e.g. data/bach-chorales or your own MIDI folder")
+    f.add_argument("--split", choices=SPLITS, default=None, help="only this split (built corpora only)")
+    return p
+
+
+def _cmd_build(a: argparse.Namespace) -> int:
+    path, seconds, noop = timed_build(
+        name=a.name,
+        out_dir=a.out,
+        limit=a.limit,
+        jobs=a.jobs,
+        seed=a.seed,
+        force=a.force,
+        fractions=tuple(a.split),
+    )
+    _, m = corpus_status(a.name, path)
+    assert m is not None  # build_corpus just wrote or verified it
+    counts = "/".join(str(len(m.split_ids(s))) for s in SPLITS)
+    repaired = sum(1 for e in m.entries if e.repairs)
+    state = "already built (use --force to rebuild)" if noop else "built"
+    print(f"{a.name}: {state} in {seconds:.1f} s -> {path}")
+    print(
+        f"  {m.count} pieces (train/validation/test {counts}), {len(m.failures)} failed, "
+        f"{repaired} repaired, {len(m.duplicates)} duplicate listings skipped"
+    )
+    for fail in m.failures[:10]:
+        print(f"  failed: {fail.source}: {fail.reason}")
+    if len(m.failures) > 10:
+        print(f"  ... {len(m.failures) - 10} more failures in {path / 'manifest.json'}")
+    return 0
+
+
+def _cmd_list(a: argparse.Namespace) -> int:
+    rows = []
+    for name, spec in CORPORA.items():
+        folder, m = corpus_status(name)
+        rows.append(
+            {
+                "name": name,
+                "description": spec.description,
+                "built": m is not None,
+                "folder": str(folder),
+                "count": m.count if m else 0,
+                "splits": {s: len(m.split_ids(s)) for s in SPLITS} if m else {},
+                "failures": len(m.failures) if m else 0,
+                "limit": m.limit if m else None,
+            }
+        )
+    if a.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['name']:<14} {r['description']}")
+        if r["built"]:
+            s = r["splits"]
+            lim = f", --limit {r['limit']}" if r["limit"] else ""
+            print(
+                f"{'':<14} built: {r['folder']} ({r['count']} pieces: {s['train']} train, "
+                f"{s['validation']} validation, {s['test']} test; {r['failures']} failed{lim})"
+            )
+        else:
+            print(f"{'':<14} not built (python -m data build {r['name']})")
+    return 0
+
+
+def _cmd_files(a: argparse.Namespace) -> int:
+    for p in corpus_files(a.folder, a.split):
+        print(p)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for bad input, with the reason on stderr)."""
+    a = _parser().parse_args(argv)
+    try:
+        return {"build": _cmd_build, "list": _cmd_list, "files": _cmd_files}[a.command](a)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pretty_midi
+import pytest
+from music21 import bar, meter, note, stream
+
+from data.convert import WriteError, convert_piece, write_midi
+from data.sources import PieceSource
+
+
+def _pitches(path) -> list[int]:
+    pm = pretty_midi.PrettyMIDI(str(path))
+    notes = sorted((n.start, n.pitch) for inst in pm.instruments for n in inst.notes)
+    return [p for _, p in notes]
+
+
+def _part(n_measures: int, ts: meter.TimeSignature | None = None) -> stream.Part:
+    p = stream.Part()
+    for i in range(n_measures):
+        m = stream.Measure(number=i + 1)
+        if ts is not None:
+            m.insert(0, ts)  # the same object in every measure, as music21's ABC reader does
+        m.append(note.Note(60 + i, quarterLength=3 if ts is not None else 4))
+        p.append(m)
+    return p
+
+
+def test_convert_abc_tune_writes_midi_and_abc(tmp_path):
+    text = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|\n"
+    res = convert_piece(PieceSource("scale", "toy.abc#X:1", "toy.abc", text, "Scale"), tmp_path)
+    assert res.ok and res.repairs == () and res.title == "Scale"
+    assert (res.midi, res.abc) == ("scale.mid", "scale.abc")
+    assert _pitches(tmp_path / "scale.mid") == [60, 62, 64, 65, 67, 69, 71, 72]
+    assert (tmp_path / "scale.abc").read_text(encoding="utf-8") == text
+
+
+def test_convert_reports_unreadable_and_empty_pieces(tmp_path):
+    bad = convert_piece(PieceSource("bad", "missing.krn", str(tmp_path / "missing.krn")), tmp_path)
+    assert not bad.ok and bad.reason.startswith("music21 could not read the score")
+    empty = convert_piece(PieceSource("empty", "e.abc#X:1", "e.abc", "X:1\nT:Rests\nL:1/4\nK:C\nz4|\n"), tmp_path)
+    assert not empty.ok and "no notes" in empty.reason
+    assert not (tmp_path / "empty.mid").exists() and not (tmp_path / "bad.mid").exists()
+
+
+def test_badly_formed_repeats_are_removed_and_recorded(tmp_path):
+    p = _part(4)
+    ms = list(p.getElementsByClass(stream.Measure))
+    ms[0].leftBarline = bar.Repeat(direction="start")
+    ms[1].leftBarline = bar.Repeat(direction="start")  # two starts before one end: music21 cannot expand
+    ms[2].rightBarline = bar.Repeat(direction="end")
+    score = stream.Score([p])
+    with pytest.raises(Exception, match="badly formed repeats"):
+        score.write("midi", fp=str(tmp_path / "plain.mid"))
+    repairs = write_midi(score, tmp_path / "r.mid")
+    assert len(repairs) == 1 and repairs[0].startswith("removed 3 repeat signs")
+    assert _pitches(tmp_path / "r.mid") == [60, 61, 62, 63]  # played once through
+
+
+def test_shared_time_signature_is_copied_and_recorded(tmp_path):
+    score = stream.Score([_part(3, meter.TimeSignature("3/4"))])
+    with pytest.raises(Exception, match="already found in this Stream"):
+        score.write("midi", fp=str(tmp_path / "plain.mid"))
+    repairs = write_midi(score, tmp_path / "s.mid")
+    assert len(repairs) == 1 and repairs[0].startswith("copied 2 time/key signatures")
+    assert _pitches(tmp_path / "s.mid") == [60, 61, 62]
+
+
+def test_write_error_leaves_no_file(tmp_path):
+    class Broken:
+        def write(self, fmt, fp):
+            open(fp, "wb").close()
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(WriteError, match="could not write MIDI \\(RuntimeError: disk on fire\\)"):
+        write_midi(Broken(), tmp_path / "x.mid")
+    assert not (tmp_path / "x.mid").exists()
