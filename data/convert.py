@@ -158,6 +158,66 @@ def write_midi(score: Any, path: str | Path) -> tuple[str, ...]:
             repairs.append(repair)
 
 
+def pickup_quarters(score: Any) -> float:
+    """Length in quarter notes of the score's pickup (anacrusis) bar, or 0.0 when it starts on a downbeat.
+
+    music21 marks a pickup by ``paddingLeft`` on the first measure but writes its notes from time 0 under the
+    full time signature, so every bar line in the MIDI file would fall a pickup's length too early.
+    """
+    parts = getattr(score, "parts", None) or [score]
+    measures = parts[0].getElementsByClass("Measure")
+    if not measures:
+        return 0.0
+    first = measures[0]
+    if float(first.paddingLeft or 0.0) <= 0.0:
+        return 0.0
+    length = float(first.duration.quarterLength)
+    return length if 0.0 < length < float(first.barDuration.quarterLength) else 0.0
+
+
+def _fraction_signature(quarters: float) -> tuple[int, int] | None:
+    for denominator in (4, 8, 16, 32, 64):
+        numerator = quarters * denominator / 4
+        if abs(numerator - round(numerator)) < 1e-9 and round(numerator) >= 1:
+            return round(numerator), denominator
+    return None
+
+
+def mark_pickup_bar(path: str | Path, quarters: float) -> str | None:
+    """Give the pickup bar of a written MIDI file its own time signature (e.g. 1/4), as notation programs do.
+
+    Bar lines then fall where the score has them: the full signature starts after the pickup. Returns a
+    description of the change, or None when ``quarters`` cannot be written as a time signature.
+    """
+    import mido
+
+    signature = _fraction_signature(quarters)
+    if signature is None:
+        return None
+    midi = mido.MidiFile(str(path))
+    pickup_ticks = round(quarters * midi.ticks_per_beat)
+    track = midi.tracks[0]
+    events, now = [], 0
+    for message in track:
+        now += message.time
+        events.append((now, message))
+    first = next((m for t, m in events if m.type == "time_signature" and t == 0), None)
+    if first is None or any(m.type == "time_signature" and 0 < t <= pickup_ticks for t, m in events):
+        return None
+    numerator, denominator = signature
+    events.append((0, mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator)))
+    events.append((pickup_ticks, first.copy()))
+    events = [(t, m) for t, m in events if m is not first]
+    events.sort(key=lambda item: (item[1].type == "end_of_track", item[0]))  # stable: same-tick order kept
+    track.clear()
+    previous = 0
+    for tick, message in events:
+        track.append(message.copy(time=tick - previous))
+        previous = tick
+    midi.save(str(path))
+    return f"pickup bar of {quarters:g} quarter notes given its own {numerator}/{denominator} time signature"
+
+
 def _score_title(score: Any) -> str:
     md = score.metadata
     if md is None:
@@ -211,6 +271,10 @@ def convert_piece(src: PieceSource, out_dir: str | Path) -> PieceResult:
             repairs = write_midi(score, midi_path)
         except WriteError as exc:
             return PieceResult(src.id, src.source, False, title=title, reason=str(exc))
+        pickup = pickup_quarters(score)
+        if pickup:
+            marked = mark_pickup_bar(midi_path, pickup)
+            repairs = (*repairs, marked) if marked else repairs
     abc_name = None
     if src.text is not None:
         abc_name = f"{src.id}.abc"

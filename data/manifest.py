@@ -20,7 +20,7 @@ from .errors import DataError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
-BUILDER_VERSION = 1  # bump when the conversion output changes, so existing builds are redone
+BUILDER_VERSION = 2  # bump when the conversion output changes, so existing builds are redone
 SPLITS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 

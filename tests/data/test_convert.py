@@ -74,3 +74,26 @@ def test_write_error_leaves_no_file(tmp_path):
     with pytest.raises(WriteError, match="could not write MIDI \\(RuntimeError: disk on fire\\)"):
         write_midi(Broken(), tmp_path / "x.mid")
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_pickup_bar_gets_its_own_time_signature_so_bar_lines_fall_where_the_score_has_them(tmp_path):
+    # 3/4 tune with a one-quarter pickup: X:1 ... L:1/4, "C | E G c | e3 |" -> pickup C, bars start at quarters 1 and 4.
+    text = "X:1\nT:Pickup\nM:3/4\nL:1/4\nK:C\nC | E G c | e3 |]\n"
+    res = convert_piece(PieceSource("pickup", "toy.abc#X:1", "toy.abc", text, "Pickup"), tmp_path)
+    assert res.ok, res.reason
+    assert any("pickup bar of 1 quarter notes given its own 1/4 time signature" in r for r in res.repairs)
+    from evaluation import read_midi
+
+    piece = read_midi(tmp_path / "pickup.mid")
+    assert piece.time_signatures.tolist() == [[0.0, 1.0, 4.0], [1.0, 3.0, 4.0]]
+    assert piece.bar_starts().tolist() == [0.0, 1.0, 4.0]
+    assert piece.start.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_piece_starting_on_the_downbeat_is_left_alone(tmp_path):
+    text = "X:1\nT:Downbeat\nM:3/4\nL:1/4\nK:C\nE G c | e3 |]\n"
+    res = convert_piece(PieceSource("down", "toy.abc#X:1", "toy.abc", text, "Downbeat"), tmp_path)
+    assert res.ok and not any("pickup" in r for r in res.repairs)
+    from evaluation import read_midi
+
+    assert read_midi(tmp_path / "down.mid").time_signatures.tolist() == [[0.0, 3.0, 4.0]]
