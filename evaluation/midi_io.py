@@ -122,6 +122,8 @@ def _check_header(data: bytes, path: str) -> None:
     """Reasons a person understands for files that are not Standard MIDI Files at all."""
     if len(data) == 0:
         raise MidiError(path, "the file is empty (0 bytes)")
+    if len(data) < 14 and b"MThd".startswith(data[:4]):
+        raise MidiError(path, f"the file is truncated: {len(data)} bytes, shorter than a MIDI header")
     if data[:4] != b"MThd":
         if data[:4] == b"RIFF" and data[8:12] == b"RMID":
             raise MidiError(path, "RIFF-wrapped MIDI (.rmi) is not supported; extract the MThd data first")
@@ -152,7 +154,8 @@ def _parse(data: bytes, path: str):
         return symusic.Score.from_midi(data)
     except Exception as error:  # symusic raises RuntimeError with its own wording
         message = str(error).replace("MiniMidi: ", "").replace(": iostream error", "")
-        if "chunk length" in message or "remaining" in message or "size" in message.lower():
+        lowered = message.lower()
+        if any(word in lowered for word in ("chunk length", "remaining", "size", "eof", "end of file")):
             raise MidiError(path, f"the file is truncated or corrupt ({message})") from None
         raise MidiError(path, f"the MIDI data is corrupt ({message})") from None
 

@@ -114,3 +114,16 @@ def test_drums_only_is_accepted_when_pitched_notes_are_not_required() -> None:
     piece = read_midi(data, name="drums.mid", config=ReaderConfig(require_pitched=False))
     assert piece.n_notes == 1 and bool(piece.is_drum[0])
     assert piece.pitched().n_notes == 0 and piece.pitched().duration == 0.0
+
+
+@pytest.mark.parametrize("data", [b"M", b"MTh", b"MThd\x00\x00"])
+def test_a_file_cut_inside_its_header_is_called_truncated(data: bytes) -> None:
+    with pytest.raises(MidiError, match="truncated"):
+        read_midi(data, name="cut.mid")
+
+
+def test_a_file_cut_inside_a_track_is_called_truncated() -> None:
+    data = _mido_file([mido.Message("note_on", note=60, velocity=80, time=0),
+                       mido.Message("note_off", note=60, velocity=0, time=480)] * 20)
+    with pytest.raises(MidiError, match="truncated"):
+        read_midi(data[: len(data) - 25], name="cut.mid")
