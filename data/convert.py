@@ -212,6 +212,7 @@ def mark_pickup_bar(path: str | Path, quarters: float) -> str | None:
     track.clear()
     previous = 0
     for tick, message in events:
+        tick = max(tick, previous)  # end_of_track goes last, after the full-bar signature
         track.append(message.copy(time=tick - previous))
         previous = tick
     midi.save(str(path))
@@ -271,10 +272,12 @@ def convert_piece(src: PieceSource, out_dir: str | Path) -> PieceResult:
             repairs = write_midi(score, midi_path)
         except WriteError as exc:
             return PieceResult(src.id, src.source, False, title=title, reason=str(exc))
-        pickup = pickup_quarters(score)
-        if pickup:
-            marked = mark_pickup_bar(midi_path, pickup)
-            repairs = (*repairs, marked) if marked else repairs
+        try:
+            pickup = pickup_quarters(score)
+            marked = mark_pickup_bar(midi_path, pickup) if pickup else None
+        except Exception as exc:  # the MIDI is fine without the marker: keep it, say why bars may be shifted
+            marked = f"pickup bar left unmarked ({_short(exc)}): bar lines may fall a pickup early"
+        repairs = (*repairs, marked) if marked else repairs
     abc_name = None
     if src.text is not None:
         abc_name = f"{src.id}.abc"

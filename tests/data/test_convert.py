@@ -97,3 +97,19 @@ def test_a_piece_starting_on_the_downbeat_is_left_alone(tmp_path):
     from evaluation import read_midi
 
     assert read_midi(tmp_path / "down.mid").time_signatures.tolist() == [[0.0, 3.0, 4.0]]
+
+
+def test_pickup_of_a_real_chorale_with_a_conductor_track(tmp_path):
+    # bwv148.6 opens with a one-quarter pickup; music21 writes tempo and meter in a track of their own.
+    import music21
+
+    from data.convert import mark_pickup_bar, pickup_quarters
+    from evaluation import read_midi
+
+    score = music21.corpus.parse("bach/bwv148.6")
+    write_midi(score, tmp_path / "c.mid")
+    assert pickup_quarters(score) == 1.0
+    assert mark_pickup_bar(tmp_path / "c.mid", 1.0) is not None
+    piece = read_midi(tmp_path / "c.mid")
+    assert piece.time_signatures.tolist() == [[0.0, 1.0, 4.0], [1.0, 4.0, 4.0]]
+    assert piece.bar_starts()[:4].tolist() == [0.0, 1.0, 5.0, 9.0]
