@@ -3,8 +3,7 @@
     python benchmarks/bench_evaluation.py [--n 300] [--jobs 2]
     python benchmarks/bench_evaluation.py --memory 10000 [--jobs 2]
 
-Files: Bach chorales from ``data/bach-chorales`` when that corpus is built, otherwise ``--n`` chorales
-converted with music21 into a cache folder in the temp directory first (not timed).
+Files: Bach chorales from ``data/bach-chorales`` (built first if missing, not timed).
 
 Speed mode times, on the same files: tunelab's ``score_files`` (read_midi + every feature of
 ``compute_features``, 30+ features including key and chords) with 1 process and with ``--jobs`` processes, and
@@ -32,48 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpus import chorale_files as built_chorales  # noqa: E402
 from evaluation.scoring import compare_sets, iter_midi_files, score_files  # noqa: E402
-
-CACHE = Path(tempfile.gettempdir()) / "tunelab_bench_chorales"
 
 
 def chorale_files(n: int, folder: Path) -> list[Path]:
-    """``n`` chorale MIDI files copied into ``folder`` (so a corpus rebuilt meanwhile cannot disturb the run):
-    from the built corpus if there is one, else converted once with music21 into CACHE."""
-    built = ROOT / "data" / "bach-chorales"
-    sources = iter_midi_files(built) if built.is_dir() else []
-    if len(sources) < n:
-        sources = convert_chorales(n)
-    copies = []
-    for index, source in enumerate(sources[:n]):
-        copies.append(Path(shutil.copy(source, folder / f"{index:04d}_{source.name}")))
-    return copies
-
-
-def convert_chorales(n: int) -> list[Path]:
-    """Up to ``n`` chorales written as MIDI by music21 into CACHE (kept between runs)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    files = iter_midi_files(CACHE)
-    if len(files) >= n:
-        return files[:n]
-    from music21 import corpus, environment  # noqa: PLC0415
-
-    environment.set("autoDownload", "deny")
-    names = list(corpus.chorales.Iterator(returnType="filename"))
-    print(f"converting up to {n} chorales with music21 into {CACHE} (once, not timed)...", flush=True)
-    for name in names:
-        if len(files) >= n:
-            break
-        target = CACHE / (name.replace("/", "_") + ".mid")
-        if target.exists():
-            continue
-        try:
-            corpus.parse(name, forceSource=True).write("midi", fp=str(target))
-        except Exception as error:  # noqa: BLE001  (a few chorales do not convert; skip them)
-            print(f"  skipped {name}: {type(error).__name__}: {error}", flush=True)
-            target.unlink(missing_ok=True)
-        files = iter_midi_files(CACHE)
-    return files[:n]
+    """``n`` chorale MIDI files copied into ``folder`` (so a corpus rebuilt meanwhile cannot disturb the run)."""
+    return [Path(shutil.copy(source, folder / f"{index:04d}_{source.name}"))
+            for index, source in enumerate(built_chorales(n))]
 
 
 def muspy_metrics(path: Path, resolution: int | None = None) -> dict[str, float]:

@@ -33,28 +33,10 @@ from studies.stimuli import ClipSettings, encode_clip, make_clip, prepare_stimul
 
 
 def chorale_midis(n: int, out_dir: Path) -> list[Path]:
-    """``n`` chorale MIDI files: from data/bach-chorales/ if built, else converted from music21's corpus."""
-    built = ROOT / "data" / "bach-chorales"
-    if built.is_dir():
-        found = sorted(p for p in built.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
-        if len(found) >= n:
-            return found[:n]
-    import music21
+    """``n`` chorale MIDI files of data/bach-chorales (built first if missing)."""
+    from benchmarks.corpus import chorale_files  # noqa: PLC0415
 
-    music21.environment.set("directoryScratch", str(out_dir))  # keep music21's cache out of /tmp/music21
-    paths: list[Path] = []
-    for name in music21.corpus.chorales.Iterator(returnType="filename"):
-        if len(paths) == n:
-            break
-        try:
-            score = music21.corpus.parse(name, forceSource=True)
-            path = out_dir / f"{Path(str(name)).stem}.mid"
-            score.write("midi", fp=str(path))
-        except Exception as exc:  # e.g. bwv277's badly formed repeats: skip, as the corpus builder does
-            print(f"skipping {name}: {exc}", file=sys.stderr)
-            continue
-        paths.append(path)
-    return paths
+    return chorale_files(n)
 
 
 def cpu_seconds() -> float:
