@@ -288,7 +288,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
 <body><h1>tunelab evaluation report</h1>
 <p>Distances to the reference. <b>mean overlap</b>: mean over features of the overlap area of the reference's
 intra-set distance density and the reference-to-set inter-set density (mgeval, Yang &amp; Lerch 2020; 1 = as
-close as reference pieces are to each other). KL in {unit}, KL(reference || set) for histograms and
+close as reference pieces are to each other). KL in {unit}, KL(set || reference) for histograms and
 KL(intra || inter) for densities; JS: Jensen-Shannon distance (base 2, 0..1). Classifier: cross-validated
 accuracy of telling the set from the reference (Lopez-Paz &amp; Oquab 2017; 0.5 = indistinguishable).
 Sets are ranked by mean overlap (higher = closer).</p>

@@ -10,7 +10,7 @@ per file (10,000 files stay far below 1 GB). Undefined feature values are NaN (t
 What :func:`compare_sets` reports for each generated set, against the reference:
 
 - ``histograms``: corpus pitch-class (12) and pitch (128) histograms, each pooled over the set's notes
-  (per-piece histograms weighted by ``note_count``), and ``kl`` = KL(reference || generated) (bits, with the
+  (per-piece histograms weighted by ``note_count``), and ``kl`` = KL(generated || reference) (bits, with the
   config's smoothing) and ``js`` = Jensen-Shannon distance (base 2, in [0, 1]).
 - ``relative``: per feature, mgeval's relative method (Yang & Lerch 2020): KDE of the reference's intra-set
   distances vs KDE of the reference-to-generated inter-set distances, ``kl`` (KL(intra || inter)) and
@@ -274,7 +274,7 @@ def compare_sets(
             if name in summary and name in reference_summary:
                 ref_hist, gen_hist = reference_summary[name], summary[name]
                 histograms[name] = {
-                    "kl": kl_divergence(ref_hist, gen_hist, config.smoothing, config.log_base)
+                    "kl": kl_divergence(gen_hist, ref_hist, config.smoothing, config.log_base)
                     if np.all(np.isfinite(ref_hist)) and np.all(np.isfinite(gen_hist))
                     else math.nan,
                     "js": js_distance(ref_hist, gen_hist)

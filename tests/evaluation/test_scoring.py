@@ -120,6 +120,8 @@ def test_compare_sets_distances_and_ranking() -> None:
     # JS([.75, .25], [1, 0]): M = [.875, .125], JSD = (0.083206 + 0.192645) / 2 -> distance 0.371383
     assert far_distances["histograms"]["pitch_class_histogram"]["js"] == pytest.approx(0.371383, abs=1e-5)
     assert result["sets"]["close"]["distances"]["histograms"]["pitch_class_histogram"]["js"] == pytest.approx(0)
+    # KL(generated || reference) = 1 * log2(1 / 0.75) = 0.415 bits (the other direction would be ~4.5 bits)
+    assert far_distances["histograms"]["pitch_class_histogram"]["kl"] == pytest.approx(0.41504, abs=1e-3)
     assert far_distances["relative"]["pitch_range"]["overlap"] < 0.05
     assert result["sets"]["close"]["distances"]["relative"]["pitch_range"]["overlap"] > 0.7
     assert far_distances["relative"]["constant"]["overlap"] == pytest.approx(1.0)  # constant: no crash
