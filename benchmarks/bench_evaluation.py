@@ -7,10 +7,11 @@ Files: Bach chorales from ``data/bach-chorales`` (built first if missing, not ti
 
 Speed mode times, on the same files: tunelab's ``score_files`` (read_midi + every feature of
 ``compute_features``, 30+ features including key and chords) with 1 process and with ``--jobs`` processes, and
-MusPy (``muspy.read_midi`` + the ten MusPy metrics defined alike: pitch_range, n_pitches_used,
-n_pitch_classes_used, polyphony, polyphony_rate, pitch_entropy, pitch_class_entropy, scale_consistency,
-empty_beat_rate, groove_consistency). It prints files/s of each, the ratio tunelab/MusPy (goal >= 10x), the
-speed-up with ``--jobs`` processes, and peak RSS.
+MusPy (``muspy.read_midi`` + the ten MusPy metrics that tunelab also computes: pitch_range, n_pitches_used,
+n_pitch_classes_used, polyphony, polyphony_rate, pitch_entropy, pitch_class_entropy, and, with the bug
+fixes listed in ``evaluation/features.py``, scale_consistency, empty_beat_rate, groove_consistency). It
+prints files/s of each, the ratio tunelab/MusPy (goal >= 10x), the speed-up with ``--jobs`` processes, and
+peak RSS.
 
 Memory mode scores ``--memory`` files (symbolic links cycling over the chorales), then compares them with
 the first 300 as reference (``compare_sets``), and prints the peak RSS of this process and of its worker

@@ -1,13 +1,15 @@
 """Command line of the evaluation package: ``python -m evaluation score | features | chords``.
 
-Exit status: 0 on success; 1 when nothing could be scored (or, for ``features``, when a file could not be
-read); 2 for a usage error (argparse).
+Exit status: 0 when something was scored (files that could not be read are still reported: errors.csv for
+``score``, an ``error`` entry for ``features``); 1 with a message on stderr when nothing could be scored (or
+``chords`` could not read its file); 2 for a usage error (argparse, bad --jobs or --config).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +20,9 @@ from evaluation.midi_io import MidiError
 
 SCORE_HELP = """Score every MIDI file under a reference folder and under each generated folder, compare each
 generated set with the reference, and write features.csv, errors.csv, summary.json and report.html into
---out. Files that cannot be read are listed in errors.csv with the reason; the others are still scored."""
+--out. Files that cannot be read are listed in errors.csv with the reason; the others are still scored.
+Exit status 0 when the reference was scored, 1 (with a message) when a folder is missing or nothing in the
+reference could be scored, 2 for bad options."""
 
 
 def _generated_set(text: str) -> tuple[str, Path]:
@@ -79,8 +83,8 @@ def _build_parser() -> argparse.ArgumentParser:
     features = verbs.add_parser(
         "features",
         help="print the features of MIDI files",
-        description="Compute the features of each file and print them (exit 1 if any "
-        "file could not be read; its reason is printed).",
+        description="Compute the features of each file and print them; a file that cannot be read is "
+        "printed with its reason. Exit status 0 when at least one file was scored, 1 when none could be.",
     )
     features.add_argument("files", nargs="+", type=Path, metavar="FILE", help="MIDI files")
     features.add_argument(
@@ -148,8 +152,12 @@ def _score(args: argparse.Namespace) -> int:
             return 1
         if not files_by_set[name]:
             print(f"warning: {name}: no .mid/.midi files under {folder}", file=sys.stderr)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"error: cannot write into --out {args.out}: {error.strerror} (give a folder)", file=sys.stderr)
+        return 2
     rows_by_set, errors_by_set = {}, {}
-    args.out.mkdir(parents=True, exist_ok=True)
     for name, paths in files_by_set.items():
         rows, errors = score_files(paths, jobs=args.jobs, progress=not args.no_progress, description=name)
         rows_by_set[name], errors_by_set[name] = rows, errors
@@ -180,14 +188,16 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _features(args: argparse.Namespace) -> int:
+    from tqdm import tqdm  # noqa: PLC0415
+
     from evaluation.report import to_jsonable  # noqa: PLC0415
     from evaluation.scoring import score_file  # noqa: PLC0415
 
-    results, failed = [], False
-    for file in args.files:
+    results = []
+    # a progress bar on stderr (stdout stays clean JSON) for long lists only
+    for file in tqdm(args.files, disable=len(args.files) < 20, unit="file", desc="features", dynamic_ncols=True):
         path, row, reason = score_file(file)
         if row is None:
-            failed = True
             results.append({"path": path, "error": reason})
         else:
             row.pop("path")
@@ -207,7 +217,11 @@ def _features(args: argparse.Namespace) -> int:
                 else:
                     text = f"{value:.6g}" if isinstance(value, float) else str(value)
                 print(f"  {name}: {text}")
-    return 1 if failed else 0
+    if all("error" in result for result in results):
+        print(f"error: none of the {len(results)} file(s) could be scored (each reason is printed with its file)",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,4 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # output piped into `head` and closed early: stop quietly (Python docs' recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

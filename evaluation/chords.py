@@ -18,7 +18,9 @@ Algorithm (in the spirit of chorder, Dai et al.):
    the seventh chord wins only when its seventh has more than 46 % of their weight.
    Ties (same pitch-class set, e.g. Csus2 = Gsus4, the four roots of a dim7 or aug) go to the root that is
    the bass, then to the earlier quality in :data:`QUALITIES`.
-4. **Bass.** The lowest pitch sounding for at least ``bass_min_share`` (1/8, as chorder) of the window (the
+4. **Root name.** Spelled for the key (:func:`spell_root`): the letter of the root's scale degree, so
+   ``Bb:maj`` (bVII) in C major and ``Eb:maj`` (VI) in G minor, never ``A#``/``D#`` there.
+5. **Bass.** The lowest pitch sounding for at least ``bass_min_share`` (1/8, as chorder) of the window (the
    lowest sounding pitch when none does). When the bass is a chord tone other than the root, the label gets
    the Harte bass degree: ``C:maj/3``, ``C:maj/5``, ``G:7/3``, ``C:7/b7``. A bass outside the chord is kept
    in :attr:`ChordSegment.bass` but not written in the label.
@@ -38,10 +40,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.key import Key, estimate_key, pitch_class_name
+from evaluation.key import Key, estimate_key, key_name, pitch_class_name
 from evaluation.midi_io import Piece
+from evaluation.rhythm import bar_grid, window_overlaps
 
-__all__ = ["QUALITIES", "ChordSegment", "chord_statistics", "detect_chords", "roman_numeral", "window_chroma"]
+__all__ = [
+    "QUALITIES",
+    "ChordSegment",
+    "chord_statistics",
+    "detect_chords",
+    "roman_numeral",
+    "spell_root",
+    "window_chroma",
+]
 
 # quality -> intervals above the root (semitones); the order is the tie-break preference
 QUALITIES: dict[str, tuple[int, ...]] = {
@@ -142,6 +153,25 @@ def roman_numeral(root: int, quality: str, key: Key) -> str:
     return accidental + _NUMERALS[index].lower() + _LOWER[quality]
 
 
+_LETTERS = "CDEFGAB"
+_LETTER_PITCH_CLASSES = (0, 2, 4, 5, 7, 9, 11)
+_ACCIDENTALS = {0: "", 1: "#", -1: "b"}
+_FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+
+
+def spell_root(pitch_class: int, key: Key) -> str:
+    """Name of a chord root spelled for the key: the letter of its scale degree (the degree of its Roman
+    numeral) plus ``#``/``b``, e.g. 10 in C major (bVII) is "Bb", 3 in G minor (VI) is "Eb", 6 in C major
+    (#IV) is "F#". A spelling that would need a double accidental uses the single-accidental name instead."""
+    degrees = _MAJOR_DEGREES if key.mode == "major" else _MINOR_DEGREES
+    _, index = degrees[(pitch_class - key.tonic) % 12]
+    letter = _LETTERS[(_LETTERS.index(key_name(key.tonic, key.mode)[0]) + index) % 7]
+    offset = (pitch_class - _LETTER_PITCH_CLASSES[_LETTERS.index(letter)] + 6) % 12 - 6
+    if offset in _ACCIDENTALS:
+        return letter + _ACCIDENTALS[offset]
+    return pitch_class_name(pitch_class) if offset > 0 else _FLAT_NAMES[pitch_class % 12]  # C## -> D, Ebb -> D
+
+
 def _windows(piece: Piece, per: str) -> tuple[np.ndarray, np.ndarray]:
     """Window starts and ends in quarter notes covering the piece's pitched notes."""
     duration = piece.duration
@@ -151,11 +181,8 @@ def _windows(piece: Piece, per: str) -> tuple[np.ndarray, np.ndarray]:
         starts = np.arange(0.0, np.ceil(duration - 1e-9))
         return starts, starts + 1.0
     if per == "bar":
-        starts = piece.bar_starts()
-        signatures = piece.time_signatures
-        index = np.searchsorted(signatures[:, 0], starts[-1], side="right") - 1
-        last_length = signatures[index, 1] * 4.0 / signatures[index, 2]
-        return starts, np.concatenate([starts[1:], [starts[-1] + last_length]])
+        starts, lengths = bar_grid(piece)
+        return starts, starts + lengths
     raise ValueError(f"per must be 'beat' or 'bar', got {per!r}")
 
 
@@ -166,28 +193,16 @@ def window_chroma(piece: Piece, starts: np.ndarray, ends: np.ndarray) -> tuple[n
     each note adds the length of its span clipped to the window. Drum notes are ignored.
     """
     pitched = ~piece.is_drum
-    note_start, note_end = piece.start[pitched], piece.end[pitched]
-    pitch = piece.pitch[pitched].astype(np.int64)
-    roll = np.zeros((len(starts), 128))
-    if len(starts) and len(pitch):
-        first = np.clip(np.searchsorted(starts, note_start, side="right") - 1, 0, len(starts) - 1)
-        last = np.clip(np.searchsorted(ends, note_end, side="left"), 0, len(starts) - 1)
-        last = np.maximum(last, first)
-        counts = last - first + 1
-        note = np.repeat(np.arange(len(pitch)), counts)
-        window = np.repeat(first, counts) + (
-            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
-        overlap = np.minimum(note_end[note], ends[window]) - np.maximum(note_start[note], starts[window])
-        keep = overlap > 0
-        np.add.at(roll, (window[keep], pitch[note[keep]]), overlap[keep])
+    note, window, overlap = window_overlaps(piece.start[pitched], piece.end[pitched], starts, ends)
+    cells = window * 128 + piece.pitch[pitched][note].astype(np.int64)
+    roll = np.bincount(cells, weights=overlap, minlength=len(starts) * 128).reshape(len(starts), 128)
     chroma = roll[:, :120].reshape(len(starts), 10, 12).sum(axis=1)
     chroma[:, :8] += roll[:, 120:128]  # pitches 120..127 are pitch classes 0..7
     return chroma, roll
 
 
-def _label(root: int, quality: str, bass: int) -> str:
-    name = f"{pitch_class_name(root)}:{quality}"
+def _label(root: int, quality: str, bass: int, key: Key) -> str:
+    name = f"{spell_root(root, key)}:{quality}"
     interval = (bass - root) % 12
     if interval == 0 or interval not in {step % 12 for step in QUALITIES[quality]}:
         return name
@@ -250,7 +265,7 @@ def detect_chords(
     for index in range(len(starts)):
         if is_chord[index]:
             root, quality = int(_TEMPLATE_ROOTS[best[index]]), _TEMPLATE_QUALITIES[best[index]]
-            label = _label(root, quality, int(bass[index]))
+            label = _label(root, quality, int(bass[index]), key)
             segment = (label, root, quality, int(bass[index]), roman_numeral(root, quality, key))
         else:
             segment = ("N", None, "", None, "")

@@ -5,7 +5,8 @@ times in seconds. With ``--json`` the output is exactly one JSON object::
 
     {"key": "D major", "chords": [{"start": 0.0, "end": 0.5, "label": "D:maj", "roman": "I"}, ...]}
 
-A file that cannot be read prints the reader's message on stderr and exits with status 2.
+A file that cannot be read prints the reader's message (naming the file) on stderr and exits with status 1,
+as the other verbs do when nothing could be scored (2 is argparse's status for a usage error).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ __all__ = ["chords_report", "main", "register", "run_chords"]
 _DESCRIPTION = (
     "Estimate the key (Krumhansl-Schmuckler) of a MIDI file and label the chord of every beat or "
     "bar by template matching (Harte labels such as D:maj, C:maj/3, G:7, N for no chord), with "
-    "Roman numerals relative to the key. Drum tracks are ignored."
+    "Roman numerals relative to the key. Drum tracks are ignored. Exit status 1 (with the reason on "
+    "stderr) when the file cannot be read."
 )
 
 
@@ -90,7 +92,7 @@ def run_chords(args: argparse.Namespace) -> int:
         report = chords_report(args.file, per=args.per)
     except MidiError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return 1
     print(json.dumps(report) if args.json else _table(report))
     return 0
 

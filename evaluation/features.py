@@ -10,9 +10,24 @@ pitched notes ...) is ``float("nan")``; an array feature that is undefined is al
 0, not NaN (``n_pitches_used`` of a drums-only piece is 0). The text feature ``key`` is ``""`` when the key
 is undefined. Scalars are Python floats.
 
-Where our definitions depart from the tools they come from (MusPy bugs fixed, mgeval's first-track-only
-reading, MuseGAN's paper-vs-code threshold, MusDr's sampled pairs), the module docstrings of
-:mod:`evaluation.pitch` and :mod:`evaluation.rhythm` list the changes.
+MusPy bugs fixed (details in :mod:`evaluation.pitch` and :mod:`evaluation.rhythm`; each has a test in
+``tests/evaluation/test_muspy_agreement.py``, ``test_pitch.py`` or ``test_rhythm.py`` that shows MusPy's value
+and ours):
+
+1. ``groove_consistency``: MusPy's ``measure_resolution`` is in ticks (users pass steps per bar, MusPy#73)
+   and it adds one empty measure; here real bars of the time signatures, 64 steps each, no extra bar.
+2. ``pitch_range`` of a drums-only piece: MusPy gives ``-127``; here NaN.
+3. ``n_pitch_classes_used`` (and the per-bar ``used_pitch_classes_per_bar``) count distinct pitch classes
+   over the whole time span, never time steps: at most 12 (musegan#141 could exceed 12).
+4. Minor scales: MusPy's minor masks are natural minor, rotations of the major ones (A minor = C major), so
+   its 24 scales are 12 sets and a minor key's leading tone is "out of scale". Here minor = harmonic minor
+   (not a rotation of any major scale): ``scale_consistency`` picks among 24 different scales (never below
+   MusPy's value) and ``pitch_in_scale_rate`` of a detected minor key counts its leading tone.
+5. ``empty_beat_rate``: a note ending exactly on a beat no longer fills the next beat, and the piece has
+   ``ceil(length)`` beats, not ``length // resolution + 1``.
+
+Other departures (mgeval's first-track-only reading, MuseGAN's paper-vs-code threshold, MusDr's sampled
+pairs and CPI denominator) are listed in the docstrings of the functions concerned.
 """
 
 from __future__ import annotations
@@ -54,9 +69,10 @@ _DEFINITIONS: dict[str, str] = {
     "polyphony": f"mean number of distinct pitches sounding while at least one sounds - {_MUSPY}",
     "polyphony_rate": f"share of the piece's time with more than 2 distinct pitches sounding - {_MUSPY}",
     "scale_consistency":
-        f"largest share of notes inside one of the 12 major / 12 natural minor scales - {_MUSPY}",
+        f"largest share of notes inside one of the 12 major / 12 harmonic minor scales - {_MUSPY}, fixed",
     "pitch_in_scale_rate":
-        f"share of notes inside the scale of the estimated (Krumhansl-Schmuckler) key - {_MUSPY}",
+        f"share of notes inside the major or harmonic minor scale of the estimated (Krumhansl-Schmuckler) key "
+        f"- {_MUSPY}, fixed",
     "empty_beat_rate":
         f"share of beats (quarter notes) with no note sounding, drums included - {_MUSPY}, bug fixed",
     "groove_consistency":

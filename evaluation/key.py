@@ -25,6 +25,8 @@ from evaluation.midi_io import Piece
 __all__ = [
     "KRUMHANSL_KESSLER_MAJOR",
     "KRUMHANSL_KESSLER_MINOR",
+    "MAJOR_SCALE",
+    "MINOR_SCALE",
     "Key",
     "duration_chroma",
     "estimate_key",
@@ -47,8 +49,12 @@ _MAJOR_TONIC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb"
 _MINOR_TONIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 _SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
-_MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-_NATURAL_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
+#: Semitones above the tonic of the major scale and of the minor scale used throughout ``evaluation/``: the
+#: harmonic minor (raised seventh, the leading tone of common-practice minor, as in V and vii° of minor).
+#: Unlike the natural minor, it is not a rotation of a major scale (A natural minor = C major), so the 12
+#: major and 12 minor scales are 24 different sets.
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,8 @@ def key_from_name(name: str, score: float = float("nan")) -> Key:
 
 
 def scale_pitch_classes(key: Key) -> frozenset[int]:
-    """Pitch classes of the key's scale: major, or natural minor (Aeolian) for minor keys."""
-    steps = _MAJOR_SCALE if key.mode == "major" else _NATURAL_MINOR_SCALE
+    """Pitch classes of the key's scale: :data:`MAJOR_SCALE`, or :data:`MINOR_SCALE` (harmonic minor)."""
+    steps = MAJOR_SCALE if key.mode == "major" else MINOR_SCALE
     return frozenset((key.tonic + step) % 12 for step in steps)
 
 

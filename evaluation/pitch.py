@@ -19,26 +19,29 @@ Differences from MusPy (bugs fixed)
 -----------------------------------
 - ``pitch_range`` of a piece without pitched notes is NaN (MusPy returns ``0 - 127 = -127`` when every
   track is drums, and 0 when there are no notes).
-- ``n_pitch_classes_used`` counts distinct ``pitch % 12`` values, so it is at most 12 by construction (the
-  MuseGAN per-bar variant, musegan#141, could exceed 12).
-- Scales: :func:`scale_mask` builds the major scale (0, 2, 4, 5, 7, 9, 11) and the natural minor scale
-  (0, 2, 3, 5, 7, 8, 10) from their own intervals above the tonic. Because a natural minor scale has the same
-  pitch classes as the major scale a minor third above its tonic (A minor = C major), the 24 candidate
-  scales of :func:`scale_consistency` are 12 distinct sets and its value equals MusPy's (whose minor masks
-  are these same rotations); what the explicit masks change is :func:`pitch_in_scale_rate` for a *given*
-  minor key, which now uses that key's own natural minor scale.
+- ``n_pitch_classes_used`` counts distinct ``pitch % 12`` values over the whole piece (and
+  :func:`used_pitch_classes_per_bar` over each bar), never time steps, so it is at most 12 by construction
+  (MuseGAN's version gave values such as 65 or 82, musegan#141).
+- Scales: MusPy's minor masks are the natural minor, a rotation of the major scale (A minor = C major), so
+  its 24 candidate scales of ``scale_consistency`` are only 12 distinct sets, and a minor-key piece's raised
+  leading tone (G# in A minor) counts as out of scale. :func:`scale_mask` uses the harmonic minor for minor
+  keys (:data:`evaluation.key.MINOR_SCALE`, 0 2 3 5 7 8 11 above the tonic: not a rotation of any major
+  scale), so :func:`scale_consistency` chooses among 24 different scales and :func:`pitch_in_scale_rate` of
+  a minor key counts its leading tone. Major-key values equal MusPy's; ``scale_consistency`` is never lower
+  than MusPy's (Für Elise, MusPy's test piece: 8/9 in E harmonic minor, MusPy 7/9).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from evaluation.key import MAJOR_SCALE, MINOR_SCALE
 from evaluation.midi_io import Piece
-from evaluation.rhythm import bar_grid
+from evaluation.rhythm import bar_grid, window_overlaps
 
 __all__ = [
     "MAJOR_SCALE",
-    "NATURAL_MINOR_SCALE",
+    "MINOR_SCALE",
     "PITCH_CLASS_TRANSITION_SECONDS",
     "average_pitch_interval",
     "bar_pitch_class_durations",
@@ -69,8 +72,6 @@ __all__ = [
 ]
 
 NAN = float("nan")
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-NATURAL_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 #: pretty_midi's ``time_thresh``: a note ending within this many seconds of another's start is a transition.
 PITCH_CLASS_TRANSITION_SECONDS = 0.05
 
@@ -166,11 +167,11 @@ def pitch_class_entropy(piece: Piece) -> float:
 
 
 def scale_mask(tonic: int, mode: str) -> np.ndarray:
-    """Boolean mask (12,) of the pitch classes of the major or natural minor scale on ``tonic`` (0–11)."""
+    """Boolean mask (12,) of the pitch classes of the major or (harmonic) minor scale on ``tonic`` (0–11)."""
     if mode not in ("major", "minor"):
         raise ValueError(f"mode must be 'major' or 'minor', got {mode!r}")
     mask = np.zeros(12, dtype=bool)
-    mask[(np.asarray(MAJOR_SCALE if mode == "major" else NATURAL_MINOR_SCALE) + int(tonic)) % 12] = True
+    mask[(np.asarray(MAJOR_SCALE if mode == "major" else MINOR_SCALE) + int(tonic)) % 12] = True
     return mask
 
 
@@ -180,7 +181,8 @@ _ALL_SCALES = np.array([scale_mask(tonic, mode) for mode in ("major", "minor") f
 def pitch_in_scale_rate(piece: Piece, tonic: int, mode: str) -> float:
     """Share of pitched notes whose pitch class is in the scale of ``tonic`` ``mode`` (:func:`scale_mask`).
 
-    MusPy ``pitch_in_scale_rate`` (used in MuseGAN). NaN without pitched notes.
+    MusPy ``pitch_in_scale_rate`` (used in MuseGAN), with the harmonic minor for minor keys (module
+    docstring). NaN without pitched notes.
     """
     classes = pitch_class_counts(pitch_counts(piece))
     total = classes.sum()
@@ -188,7 +190,7 @@ def pitch_in_scale_rate(piece: Piece, tonic: int, mode: str) -> float:
 
 
 def scale_consistency(piece: Piece) -> float:
-    """Largest :func:`pitch_in_scale_rate` over the 12 major and 12 natural minor scales.
+    """Largest :func:`pitch_in_scale_rate` over the 12 major and 12 (harmonic) minor scales.
 
     MusPy ``scale_consistency`` (after Mogren 2016, C-RNN-GAN). NaN without pitched notes.
     """
@@ -311,19 +313,10 @@ def bar_pitch_class_durations(piece: Piece, bars: tuple[np.ndarray, np.ndarray] 
     A note spanning a bar line contributes its overlap with each bar; drums are excluded.
     """
     starts, lengths = bar_grid(piece) if bars is None else bars
-    n_bars = starts.size
     pitched = _pitched(piece)
-    if n_bars == 0 or pitched.n_notes == 0:
-        return np.zeros((n_bars, 12))
-    first = np.searchsorted(starts, pitched.start, side="right") - 1
-    stop = np.maximum(np.searchsorted(starts, pitched.end, side="left"), first + 1)
-    spans = stop - first
-    note = np.repeat(np.arange(pitched.n_notes), spans)
-    bar = first[note] + np.arange(note.size) - np.repeat(np.cumsum(spans) - spans, spans)
-    overlap = (np.minimum(pitched.end[note], starts[bar] + lengths[bar])
-               - np.maximum(pitched.start[note], starts[bar]))
+    note, bar, overlap = window_overlaps(pitched.start, pitched.end, starts, starts + lengths)
     cells = bar * 12 + pitched.pitch[note].astype(np.int64) % 12
-    return np.bincount(cells, weights=np.maximum(overlap, 0.0), minlength=n_bars * 12).reshape(n_bars, 12)
+    return np.bincount(cells, weights=overlap, minlength=starts.size * 12).reshape(starts.size, 12)
 
 
 def used_pitch_classes_per_bar(piece: Piece) -> float:

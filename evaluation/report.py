@@ -289,8 +289,10 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f
 <p>Distances to the reference. <b>mean overlap</b>: mean over features of the overlap area of the reference's
 intra-set distance density and the reference-to-set inter-set density (mgeval, Yang &amp; Lerch 2020; 1 = as
 close as reference pieces are to each other). KL in {unit}, KL(set || reference) for histograms and
-KL(intra || inter) for densities; JS: Jensen-Shannon distance (base 2, 0..1). Classifier: cross-validated
-accuracy of telling the set from the reference (Lopez-Paz &amp; Oquab 2017; 0.5 = indistinguishable).
+KL(intra || inter) for densities, each after adding {smoothing:g} to every bin / grid cell (additive
+smoothing, set by <code>smoothing</code> in --config) so that it stays finite; JS: Jensen-Shannon distance
+(base 2, 0..1). Classifier: cross-validated accuracy of telling the set from the reference (Lopez-Paz &amp;
+Oquab 2017; 0.5 = indistinguishable).
 Sets are ranked by mean overlap (higher = closer).</p>
 {table}
 {figures}
@@ -310,7 +312,9 @@ def write_report_html(path: str | Path, summary: dict[str, Any]) -> Path:
     ]
     base = (summary.get("config") or {}).get("log_base", 2.0)
     unit = "bits" if base == 2 else ("nats" if abs(base - math.e) < 1e-9 else f"log base {base:g}")
-    page = _PAGE.format(plotly_js=get_plotlyjs(), unit=unit, table=_distances_table(summary), figures="\n".join(parts))
+    smoothing = (summary.get("config") or {}).get("smoothing", 1e-6)
+    page = _PAGE.format(plotly_js=get_plotlyjs(), unit=unit, smoothing=smoothing, table=_distances_table(summary),
+                        figures="\n".join(parts))
     path.write_text(page, encoding="utf-8")
     return path
 

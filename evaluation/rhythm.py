@@ -53,6 +53,7 @@ __all__ = [
     "onset_consistency",
     "onset_similarity",
     "qualified_note_rate",
+    "window_overlaps",
 ]
 
 NAN = float("nan")
@@ -93,6 +94,28 @@ def bar_grid(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
     last_length = signatures[last, 1] * 4.0 / signatures[last, 2]
     lengths = np.diff(np.append(starts, starts[-1] + last_length))
     return starts, lengths
+
+
+def window_overlaps(start: np.ndarray, end: np.ndarray, window_starts: np.ndarray,
+                    window_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (note, window) pair that overlaps for a positive time, vectorised.
+
+    ``start``/``end`` (n,) are note spans and ``window_starts``/``window_ends`` (W,) sorted, contiguous
+    windows (beats, bars), all in quarter notes. Returns ``(note, window, overlap)``: note and window indices
+    and the length of their overlap, one entry per overlapping pair. Notes outside the windows count in the
+    first or last window.
+    """
+    n_windows = len(window_starts)
+    if n_windows == 0 or len(start) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    first = np.clip(np.searchsorted(window_starts, start, side="right") - 1, 0, n_windows - 1)
+    last = np.maximum(np.clip(np.searchsorted(window_ends, end, side="left"), 0, n_windows - 1), first)
+    counts = last - first + 1
+    note = np.repeat(np.arange(len(start)), counts)
+    window = np.repeat(first, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    overlap = np.minimum(end[note], window_ends[window]) - np.maximum(start[note], window_starts[window])
+    keep = overlap > 0
+    return note[keep], window[keep], overlap[keep]
 
 
 def _bar_index(starts: np.ndarray, times: np.ndarray) -> np.ndarray:

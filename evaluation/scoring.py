@@ -15,8 +15,10 @@ What :func:`compare_sets` reports for each generated set, against the reference:
 - ``relative``: per feature, mgeval's relative method (Yang & Lerch 2020): KDE of the reference's intra-set
   distances vs KDE of the reference-to-generated inter-set distances, ``kl`` (KL(intra || inter)) and
   ``overlap`` (area under both, 1 = the generated pieces are as far from the reference as reference pieces are
-  from each other). Scalar features and mgeval's arrays (pitch-class histogram, note-length histogram and
-  both transition matrices, compared by Euclidean distance).
+  from each other), and the same for the generated set's own intra-set distances (``generated_kl``,
+  ``generated_overlap``), as mgeval reports both sets. Scalar features and mgeval's arrays (pitch-class
+  histograms by count and by duration, note-length histogram and both transition matrices, compared by
+  Euclidean distance).
 - ``classifier``: the classifier two-sample test (Lopez-Paz & Oquab 2017) on the scalar features plus the
   12-bin pitch-class histogram; accuracy 0.5 = indistinguishable.
 
@@ -63,6 +65,7 @@ MIDI_SUFFIXES = (".mid", ".midi")  # matched case-insensitively (.MID, .Midi, ..
 #: Array features that mgeval's relative method also compares (Euclidean distance of the flattened arrays).
 RELATIVE_ARRAYS = (
     "pitch_class_histogram",
+    "pitch_class_histogram_duration",
     "note_length_histogram",
     "pitch_class_transition_matrix",
     "note_length_transition_matrix",
@@ -290,6 +293,8 @@ def compare_sets(
                 relative[name] = {
                     "kl": math.nan,
                     "overlap": math.nan,
+                    "generated_kl": math.nan,
+                    "generated_overlap": math.nan,
                     "intra_reference_mean": math.nan,
                     "intra_generated_mean": math.nan,
                     "inter_mean": math.nan,
@@ -301,8 +306,11 @@ def compare_sets(
             intra_generated = intra_set_distances(gen_values).ravel()
             inter = inter_set_distances(gen_values, ref_values).ravel()
             measured = kde_kl_and_overlap(intra_reference, inter, config.grid_points, config.smoothing, config.log_base)
+            own = kde_kl_and_overlap(intra_generated, inter, config.grid_points, config.smoothing, config.log_base)
             relative[name] = {
                 **measured,
+                "generated_kl": own["kl"],
+                "generated_overlap": own["overlap"],
                 "intra_reference_mean": _mean(intra_reference),
                 "intra_generated_mean": _mean(intra_generated),
                 "inter_mean": _mean(inter),

@@ -25,7 +25,10 @@ def _markov(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m generation", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m generation",
+        description="Baseline generators that write MIDI sets to score with `python -m evaluation score`.",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
     markov = verbs.add_parser(
         "markov", help="fit the Markov chord baseline on a corpus and sample pieces",

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pretty_midi
 import pytest
-from music21 import bar, meter, note, stream
+from music21 import bar, environment, meter, note, stream
 
+from data import build
 from data.convert import WriteError, convert_piece, write_midi
 from data.sources import PieceSource
 
@@ -113,3 +116,15 @@ def test_pickup_of_a_real_chorale_with_a_conductor_track(tmp_path):
     piece = read_midi(tmp_path / "c.mid")
     assert piece.time_signatures.tolist() == [[0.0, 1.0, 4.0], [1.0, 4.0, 4.0]]
     assert piece.bar_starts()[:4].tolist() == [0.0, 1.0, 5.0, 9.0]
+
+
+def test_music21_parse_cache_is_kept_out_of_tmp(tmp_path, monkeypatch) -> None:
+    assert build.CACHE_DIR.is_relative_to(Path(build.__file__).parent)  # data/.cache/music21, not /tmp/music21
+    before = environment.Environment()["directoryScratch"]
+    seen = []
+    monkeypatch.setattr(build, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(build, "convert_piece",
+                        lambda src, staging: seen.append(environment.Environment()["directoryScratch"]))
+    build._convert_all([object(), object()], tmp_path / "staging", jobs=1, desc="test")
+    assert seen == [str(tmp_path / "cache")] * 2  # music21 writes its cache there while converting
+    assert environment.Environment()["directoryScratch"] == before  # and the user's setting comes back

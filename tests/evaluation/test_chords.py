@@ -91,11 +91,15 @@ def test_merge_joins_equal_neighbours() -> None:
 
 
 def test_ii7_v7_imaj7_in_c() -> None:
-    segments = detect_chords(
-        _piece([[50, 53, 57, 60], [43, 53, 59, 62], [48, 52, 55, 59]]), key=key_from_name("C major")
-    )
+    from evaluation.harmony import estimate_key
+
+    piece = _piece([[50, 53, 57, 60], [43, 53, 59, 62], [48, 52, 55, 59]])
+    assert estimate_key(piece).name == "C major"  # numerals relative to the detected key
+    segments = detect_chords(piece)
     assert _labels(segments) == ["D:min7", "G:7", "C:maj7"]
     assert [segment.roman for segment in segments] == ["ii7", "V7", "Imaj7"]
+    (iii7,) = detect_chords(_piece([[52, 55, 59, 62]]), key=key_from_name("C major"))
+    assert (iii7.label, iii7.roman) == ("E:min7", "iii7")
 
 
 def test_inversions_keep_the_root_and_write_the_bass() -> None:
@@ -132,7 +136,8 @@ def test_a_minor_progressions() -> None:
         ([59, 62, 65, 68], "B:dim7", "viio7"),
         ([59, 62, 65, 69], "B:hdim7", "vii/o7"),
         ([48, 51, 55, 59], "C:minmaj7", "imaj7"),
-        ([46, 50, 53], "A#:maj", "bVII"),
+        ([46, 50, 53], "Bb:maj", "bVII"),
+        ([54, 58, 61], "F#:maj", "#IV"),
     ],
 )
 def test_other_templates(pitches: list[int], label: str, roman: str) -> None:
@@ -194,6 +199,34 @@ def test_empty_windows_and_lone_notes_are_no_chord() -> None:
 )
 def test_roman_numerals(root: int, quality: str, key: str, roman: str) -> None:
     assert roman_numeral(root, quality, key_from_name(key)) == roman
+
+
+@pytest.mark.parametrize(
+    ("pitch_class", "key", "name"),
+    [
+        (10, "C major", "Bb"),  # bVII
+        (6, "C major", "F#"),  # #IV
+        (3, "G minor", "Eb"),  # VI
+        (10, "G minor", "Bb"),  # III
+        (6, "G minor", "F#"),  # leading tone
+        (0, "C# minor", "B#"),  # leading tone
+        (11, "Db major", "Cb"),  # bVII
+        (2, "G# minor", "D"),  # #IV would be C##: single-accidental name instead
+        (9, "A minor", "A"),
+    ],
+)
+def test_roots_are_spelled_for_the_key(pitch_class: int, key: str, name: str) -> None:
+    from evaluation.chords import spell_root
+
+    assert spell_root(pitch_class, key_from_name(key)) == name
+
+
+def test_chord_labels_in_a_flat_key_use_flats() -> None:
+    # G minor: i, VI (Eb), III (Bb), V -> no D#/A# spellings
+    gm, eb, bb, d = [43, 55, 58, 62], [51, 55, 58, 63], [46, 53, 58, 62], [50, 54, 57, 62]
+    segments = detect_chords(_piece([gm, eb, bb, d, gm]), key=key_from_name("G minor"))
+    assert _labels(segments) == ["G:min", "Eb:maj", "Bb:maj", "D:maj", "G:min"]
+    assert [segment.roman for segment in segments] == ["i", "VI", "III", "V", "i"]
 
 
 def _segments(labels: list[str], lengths: list[float] | None = None) -> list[ChordSegment]:

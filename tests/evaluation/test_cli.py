@@ -82,6 +82,12 @@ def test_score_two_sets_with_jobs_and_config(corpus: Path, tmp_path: Path, capsy
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["grid_points"] == 300 and summary["config"]["folds"] == 2
     assert [entry["name"] for entry in summary["ranking"]] == ["copy", "chromatic"]
+    copy = summary["sets"]["copy"]
+    assert copy["counts"] == {"files": 8, "errors": 0} and copy["features"]["note_count"]["mean"] == 24
+    assert len(copy["pitch_class_histogram"]) == 12 and len(copy["pitch_histogram"]) == 128
+    assert {"histograms", "relative", "classifier"} <= set(copy["distances"])
+    assert {"average_ioi", "pitch_class_histogram_duration", "note_length_transition_matrix"} <= set(
+        copy["distances"]["relative"])
     assert summary["sets"]["copy"]["distances"]["histograms"]["pitch_class_histogram"]["js"] == pytest.approx(0)
     assert "nats" in (out / "report.html").read_text()[-200_000:]
     assert sum(1 for _ in (out / "features.csv").open()) == 1 + 24
@@ -113,6 +119,10 @@ def test_score_usage_errors(corpus: Path, tmp_path: Path, capsys) -> None:
     assert "choose another NAME" in capsys.readouterr().err
     assert main(["score", "--reference", str(tmp_path / "missing"), "--out", str(tmp_path), "--no-progress"]) == 1
     assert "no such folder" in capsys.readouterr().err
+    a_file = tmp_path / "not_a_folder"
+    a_file.write_text("")
+    assert main(["score", "--reference", str(corpus / "reference"), "--out", str(a_file), "--no-progress"]) == 2
+    assert "cannot write into --out" in capsys.readouterr().err
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text("classifier = 'svm'\n")
     assert main(["score", "--reference", str(corpus), "--out", str(tmp_path), "--config", str(bad_config)]) == 2
@@ -123,7 +133,7 @@ def test_features_json(corpus: Path, tmp_path: Path, capsys) -> None:
     broken = tmp_path / "broken.mid"
     broken.write_bytes(b"MThd")
     good = corpus / "reference" / "r0.mid"
-    assert main(["features", str(good), str(broken), "--json"]) == 1  # one file could not be read
+    assert main(["features", str(good), str(broken), "--json"]) == 0  # something was scored
     text = capsys.readouterr().out
     assert "NaN" not in text
     results = json.loads(text)
@@ -133,6 +143,11 @@ def test_features_json(corpus: Path, tmp_path: Path, capsys) -> None:
     assert isinstance(features["pitch_class_histogram"], list) and len(features["pitch_class_histogram"]) == 12
     assert len(features["pitch_class_transition_matrix"]) == 12 and isinstance(features["key"], str)
     assert "truncated" in results[1]["error"]
+    # nothing scored: still a JSON list naming each file and its reason, a message and exit status 1
+    assert main(["features", str(broken), str(tmp_path / "missing.mid"), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert [result["error"] for result in json.loads(captured.out)][1] == "no such file"
+    assert "none of the 2 file(s) could be scored" in captured.err
 
 
 def test_features_text_and_chords(corpus: Path, capsys) -> None:

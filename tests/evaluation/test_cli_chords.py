@@ -77,10 +77,10 @@ def test_registered_verb(d_major_file: Path, capsys: pytest.CaptureFixture[str])
         parser.parse_args(["chords", str(d_major_file), "--per", "half"])
 
 
-def test_bad_file_exits_2_with_the_reader_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_file_exits_1_with_the_reader_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = tmp_path / "notes.mid"
     text.write_text("this is not MIDI\n")
-    assert main([str(text), "--json"]) == 2
+    assert main([str(text), "--json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "notes.mid" in captured.err and "not a MIDI file" in captured.err
@@ -97,4 +97,4 @@ def test_as_a_process(d_major_file: Path, tmp_path: Path) -> None:
     missing = subprocess.run(
         [*command, str(tmp_path / "nope.mid")], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
-    assert missing.returncode == 2 and "nope.mid: no such file" in missing.stderr
+    assert missing.returncode == 1 and "nope.mid: no such file" in missing.stderr

@@ -128,8 +128,8 @@ def test_key_from_name_reads_music21_flats_and_rejects_nonsense() -> None:
 
 def test_scale_pitch_classes() -> None:
     assert scale_pitch_classes(key_from_name("D major")) == frozenset({2, 4, 6, 7, 9, 11, 1})
-    assert scale_pitch_classes(key_from_name("A minor")) == frozenset({9, 11, 0, 2, 4, 5, 7})
-    assert scale_pitch_classes(key_from_name("C minor")) == frozenset({0, 2, 3, 5, 7, 8, 10})
+    assert scale_pitch_classes(key_from_name("A minor")) == frozenset({9, 11, 0, 2, 4, 5, 8})  # harmonic
+    assert scale_pitch_classes(key_from_name("C minor")) == frozenset({0, 2, 3, 5, 7, 8, 11})
 
 
 def _music21_key(score, method: str) -> Key:

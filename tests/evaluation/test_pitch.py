@@ -64,21 +64,22 @@ def test_scale_consistency_and_pitch_in_scale_rate() -> None:
     scale = c_major_scale()
     assert pitch.scale_consistency(scale) == 1.0
     assert pitch.pitch_in_scale_rate(scale, 0, "major") == 1.0
-    assert pitch.pitch_in_scale_rate(scale, 9, "minor") == 1.0  # A natural minor has C major's notes
+    assert pitch.pitch_in_scale_rate(scale, 9, "minor") == pytest.approx(7 / 8)  # G is not in A harmonic minor
     # D major (D E F# G A B C#): C4, F4 and C5 are outside -> 5 of 8
     assert pitch.pitch_in_scale_rate(scale, 2, "major") == pytest.approx(5 / 8)
 
 
-def test_minor_scale_masks_are_natural_minor_built_on_the_tonic() -> None:
+def test_minor_scale_masks_are_harmonic_minor_not_rotations_of_major() -> None:
     a_minor = pitch.scale_mask(9, "minor")
-    assert set(np.flatnonzero(a_minor)) == {9, 11, 0, 2, 4, 5, 7}
-    # natural minor of a tonic = major scale a minor third up: the 24 candidates are 12 distinct sets
-    for tonic in range(12):
-        relative_major = pitch.scale_mask((tonic + 3) % 12, "major")
-        np.testing.assert_array_equal(pitch.scale_mask(tonic, "minor"), relative_major)
-    # A harmonic minor (G# instead of G): 7 of 8 notes in A natural minor
+    assert set(np.flatnonzero(a_minor)) == {9, 11, 0, 2, 4, 5, 8}  # A B C D E F G#
+    # MusPy's minor masks equal the relative major's; ours equal no major scale: 24 distinct scales
+    majors = {tuple(pitch.scale_mask(tonic, "major")) for tonic in range(12)}
+    minors = {tuple(pitch.scale_mask(tonic, "minor")) for tonic in range(12)}
+    assert len(majors) == len(minors) == 12 and not majors & minors
+    # an A harmonic minor scale is wholly in A minor (natural-minor masks: 7 of 8)
     harmonic = piece([sequence([57, 59, 60, 62, 64, 65, 68, 69])])
-    assert pitch.pitch_in_scale_rate(harmonic, 9, "minor") == pytest.approx(7 / 8)
+    assert pitch.pitch_in_scale_rate(harmonic, 9, "minor") == 1.0
+    assert pitch.scale_consistency(harmonic) == 1.0
     with pytest.raises(ValueError, match="mode must be"):
         pitch.scale_mask(0, "dorian")
 
@@ -114,8 +115,9 @@ def test_fur_elise_reproduces_muspy_published_values() -> None:
     assert pitch.pitch_range(elise) == 7
     assert pitch.polyphony(elise) == 1
     assert pitch.polyphony_rate(elise) == 0
-    assert pitch.scale_consistency(elise) == pytest.approx(7 / 9)
-    assert pitch.pitch_in_scale_rate(elise, 0, "major") == pytest.approx(7 / 9)
+    assert pitch.pitch_in_scale_rate(elise, 0, "major") == pytest.approx(7 / 9)  # MusPy's scale_consistency
+    # E D# E D# E B D C A: 8 of 9 in E harmonic minor (only D is out); MusPy's natural minor masks give 7/9
+    assert pitch.scale_consistency(elise) == pytest.approx(8 / 9)
     assert pitch.pitch_entropy(elise) == pytest.approx(FUR_ELISE_ENTROPY, abs=1e-12)
     assert pitch.pitch_class_entropy(elise) == pytest.approx(FUR_ELISE_ENTROPY, abs=1e-12)
 
@@ -145,6 +147,13 @@ def test_n_pitch_classes_used_never_exceeds_12() -> None:
     assert pitch.n_pitches_used(chromatic) == 36
     assert pitch.n_pitch_classes_used(chromatic) == 12
     assert pitch.pitch_class_entropy(chromatic) == pytest.approx(math.log2(12))
+    # per bar too: bar 1 holds 16 chromatic notes (12 classes), bar 2 the next 16, bar 3 the last 4
+    assert pitch.used_pitch_classes_per_bar(chromatic) == pytest.approx((12 + 12 + 4) / 3)
+    # counted over pitch classes, not over time steps (the MuseGAN/MusPy "over time" bug, musegan#141):
+    # 96 thirty-second notes all on C in three octaves are one pitch class, in the piece and in each bar
+    one_class = piece([sequence([48, 60, 72] * 32, length=0.125)])
+    assert pitch.n_pitch_classes_used(one_class) == 1 and pitch.n_pitches_used(one_class) == 3
+    assert pitch.used_pitch_classes_per_bar(one_class) == 1
 
 
 def test_pitch_class_transition_matrix_follows_each_track() -> None:

@@ -110,6 +110,8 @@ def test_report_html_is_self_contained(written) -> None:
     assert not re.search(r"<link[^>]+href=\"?https?:", text)
     assert "Plotly.newPlot" in text and len(text) > 1_000_000
     assert "<td>lstm</td>" in text and "Pitch-class histogram" in text and "Ranking" in text
+    assert "Feature distributions" in text and "classifier accuracy [95% CI]" in text
+    assert "after adding 1e-06 to every bin" in text  # the KL smoothing is stated
 
 
 def test_figures_work_from_reloaded_json(written) -> None:

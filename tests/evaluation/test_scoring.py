@@ -123,6 +123,10 @@ def test_compare_sets_distances_and_ranking() -> None:
     # KL(generated || reference) = 1 * log2(1 / 0.75) = 0.415 bits (the other direction would be ~4.5 bits)
     assert far_distances["histograms"]["pitch_class_histogram"]["kl"] == pytest.approx(0.41504, abs=1e-3)
     assert far_distances["relative"]["pitch_range"]["overlap"] < 0.05
+    # the far set is as spread out as the reference (std 2) but 15 away: its own intra-set density also
+    # misses the inter-set one
+    assert far_distances["relative"]["pitch_range"]["generated_overlap"] < 0.05
+    assert result["sets"]["close"]["distances"]["relative"]["pitch_range"]["generated_overlap"] > 0.7
     assert result["sets"]["close"]["distances"]["relative"]["pitch_range"]["overlap"] > 0.7
     assert far_distances["relative"]["constant"]["overlap"] == pytest.approx(1.0)  # constant: no crash
     assert math.isnan(far_distances["relative"]["undefined"]["overlap"])
