@@ -6,12 +6,11 @@ Bad input (study files, codes, CSVs) prints one line ``error: ...`` on stderr an
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
+from studies import cli_stats
 from studies.errors import StudyError
 
 DB_HELP = (
@@ -68,17 +67,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plain_report(stats: dict[str, Any], title: str, out: Path) -> Path:
-    page = (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body><h1>{html.escape(title)}</h1><pre>{html.escape(json.dumps(stats, indent=2))}</pre>"
-        "</body></html>"
-    )
-    path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
 def _cmd_report(args: argparse.Namespace) -> int:
     from studies import engine, stats
 
@@ -98,14 +86,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
         path = write_report(result, df, out, title=spec.title)
     else:
-        kept, _ = stats.apply_exclusions(df, attention if len(attention) else None)
+        from studies.report import write_other_report
+
+        kept, exclusions = stats.apply_exclusions(df, attention if len(attention) else None)
         if spec.test_type == "ab-preference":
             result = stats.preference_statistics(kept, confidence=args.confidence)
         else:
             result = stats.rating_statistics(kept, confidence=args.confidence)
-        (out / "stats.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-        df.to_csv(out / "responses.csv", index=False)
-        path = _plain_report(result, spec.title, out)
+        result["exclusions"] = exclusions
+        path = write_other_report(result, df, out, spec.test_type, title=spec.title)
     print(f"report written to {path}")
     return 0
 
@@ -123,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         "create",
         help="validate a study file, render its stimuli and store the study",
         description="Validate STUDY (TOML or YAML), render every stimulus into clips with opaque "
-        "ids, store the study and print its code and participant link.",
+        "ids, store the study and print its code and participant link. Clips are cut to the file's "
+        "clip_seconds; its optional [stimuli] table sets soundfont, target_lufs, audio_format (mp3/ogg), "
+        "sample_rate, fade_seconds and start_seconds (see studies/spec.py).",
     )
     p.add_argument("study", type=Path, metavar="STUDY", help="study file (.toml, .yaml or .yml)")
     p.add_argument("--db", default=None, help=DB_HELP)
@@ -199,12 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help=DB_HELP)
     p.set_defaults(func=_cmd_report)
 
-    try:
-        from studies import cli_stats
-    except ImportError:  # the stats verb ships separately
-        cli_stats = None
-    if cli_stats is not None:
-        cli_stats.register(sub)
+    cli_stats.register(sub)
     return parser
 
 

@@ -2,8 +2,9 @@
 
 Create a study from its file (render stimuli, store them under opaque ids), open/close it, let a
 participant start or resume, show only what a participant may see, store every answer the moment it is
-given (idempotently), hand out a completion code once every trial is stored, and export the responses in
-the CSV format of :mod:`studies.stats`.
+given (idempotently), and hand out a completion code once every trial is stored. The answers as
+DataFrames (``responses_frame``, ``attention_frame``, ``TURING_COLUMNS``) live in :mod:`studies.results`
+and are importable from here too.
 
 Every function takes ``db``: an SQLAlchemy URL, an :class:`sqlalchemy.Engine`, or None for the default
 database (see :func:`studies.storage.default_url`). Trial positions are 0-based.
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Engine
 
 from studies import storage
@@ -37,7 +37,7 @@ Db = str | Engine | None
 
 PROMPTS = {
     "turing": "Was this clip composed by a human or by a computer?",
-    "ab-preference": "Which of the two clips do you prefer, A or B?",
+    "ab-preference": "Which of the two clips is more musical, A or B?",
     "rating": "How much do you like this clip? (1 = not at all, 5 = very much)",
 }
 
@@ -60,13 +60,30 @@ def dispose_engines() -> None:
     _ENGINES.clear()
 
 
+_RESULTS = ("responses_frame", "attention_frame", "TURING_COLUMNS")
+
+
+def __getattr__(name: str) -> Any:
+    """``engine.responses_frame`` etc.: the results helpers of :mod:`studies.results` (imported lazily,
+    since that module imports this one)."""
+    if name in _RESULTS:
+        from studies import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _random_code(n: int) -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(n))
 
 
 @dataclass(frozen=True)
 class ParticipantSession:
-    """A participant's place in a study. ``next_position`` is None when every trial is answered."""
+    """A participant's place in a study. ``next_position`` is None when every trial is answered.
+
+    ``completed`` is True for a participant who already received a completion code and came back: there
+    is nothing left to answer (a retake is impossible); :func:`completion_code` gives the same code again.
+    """
 
     participant_id: str
     study_code: str
@@ -74,6 +91,7 @@ class ParticipantSession:
     total: int
     next_position: int | None
     resumed: bool
+    completed: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,39 +150,33 @@ def create_study(
 ) -> str:
     """Validate a study file, render its stimuli and store the study; return the study code.
 
-    Clips go to ``<media_dir>/<code>/<clip id>.<ext>`` (default ``data/studies_media``). Any source that
-    cannot be rendered, or a clip that fails validation, raises :class:`StudyError` and nothing is stored.
+    Clips are made with the study's ``clip_seconds`` and its optional ``[stimuli]`` table (soundfont,
+    loudness target, format, ...: :class:`studies.stimuli.ClipSettings`).
+
+    Clips go to ``<media_dir>/<code>/<clip id>.<ext>`` (default ``data/studies_media``). Clip ids come from
+    :mod:`secrets`, not from the study's seed: a published study file must not let anyone recompute which
+    id belongs to which set. Any source that cannot be rendered, or a clip that fails validation, raises
+    :class:`StudyError` and nothing is stored.
     """
     from studies.stimuli import ClipSettings, prepare_stimuli, validate_clips
 
     spec = load_spec(spec_path)
     code = _random_code(10)
     out_dir = Path(media_dir or DEFAULT_MEDIA_DIR).expanduser().resolve() / code
-    settings = ClipSettings(clip_seconds=spec.clip_seconds)
-    rng = np.random.default_rng(spec.seed)
-    total = sum(len(s.files()) for s in spec.stimulus_sets)
-    done_before = 0
-    clips_by_set: dict[str, list[Any]] = {}
+    settings = ClipSettings.from_dict({**spec.stimuli, "clip_seconds": spec.clip_seconds})
+    sources = [(sset.name, f) for sset in spec.stimulus_sets for f in sset.files()]
     try:
-        for sset in spec.stimulus_sets:
-            files = sset.files()
-
-            def step(done: int, steps: int, offset: int = done_before, n: int = len(files)) -> None:
-                if on_progress is not None:
-                    on_progress(offset + round(done * n / max(steps, 1)), total)
-
-            clips, failures = prepare_stimuli(
-                files, out_dir, settings, jobs=jobs, rng=rng, progress=progress, on_progress=step
-            )
-            if failures:
-                listed = "; ".join(f"{p}: {why}" for p, why in failures[:5])
-                raise StudyError(
-                    f"{spec.source}: set '{sset.name}': {len(failures)} file(s) could not be made "
-                    f"into clips ({listed}); fix or remove them and create the study again"
-                )
-            clips_by_set[sset.name] = list(clips)
-            done_before += len(files)
-        problems = validate_clips([c for cs in clips_by_set.values() for c in cs])
+        clips, failures = prepare_stimuli([f for _, f in sources], out_dir, settings, jobs=jobs,
+                                          progress=progress, on_progress=on_progress)  # random ids
+        if failures:
+            set_of = {f: name for name, f in sources}
+            listed = "; ".join(f"set '{set_of[p]}': {p}: {why}" for p, why in failures[:5])
+            raise StudyError(f"{spec.source}: {len(failures)} file(s) could not be made into clips ({listed}); "
+                             "fix or remove them and create the study again")
+        clips_by_set: dict[str, list[Any]] = {sset.name: [] for sset in spec.stimulus_sets}
+        for (name, _), clip in zip(sources, clips, strict=True):
+            clips_by_set[name].append(clip)
+        problems = validate_clips(clips, target_lufs=settings.target_lufs)
         if problems:
             raise StudyError(f"{spec.source}: rendered clips failed validation: {'; '.join(problems[:5])}")
         return register_study(spec, clips_by_set, db_url, code=code)
@@ -173,7 +185,8 @@ def create_study(
         raise
 
 
-def _study(code: str, db: Db) -> dict[str, Any]:
+def study_row(code: str, db: Db = None) -> dict[str, Any]:
+    """The stored study row (id, code, title, spec dict, status, created); StudyError if unknown."""
     row = storage.get_study(get_engine(db), code)
     if row is None:
         raise StudyError(f"unknown study code {code!r}; check the link or run `python -m studies list`")
@@ -182,12 +195,12 @@ def _study(code: str, db: Db) -> dict[str, Any]:
 
 def study_spec(code: str, db: Db = None) -> StudySpec:
     """The stored spec of a study (includes the admin-only stimulus folders: not for participants)."""
-    return spec_from_stored(_study(code, db)["spec"])
+    return spec_from_stored(study_row(code, db)["spec"])
 
 
 def study_info(code: str, db: Db = None) -> dict[str, Any]:
     """What a participant page shows first: title, consent, instructions, status and test settings."""
-    row = _study(code, db)
+    row = study_row(code, db)
     spec = spec_from_stored(row["spec"])
     return {
         "code": code,
@@ -264,14 +277,17 @@ def _session(engine: Engine, code: str, participant: dict[str, Any], resumed: bo
         len(trials),
         missing[0] if missing else None,
         resumed,
+        participant.get("completed") is not None,
     )
 
 
 def start_or_resume(code: str, external_id: str, db: Db = None) -> ParticipantSession:
     """Start a participant (assigning balanced trials) or resume one at the first unanswered trial.
 
-    Raises StudyError for an unknown or closed study (new participants only), an empty external id, or
-    an external id that already completed this study.
+    A participant who already completed the study gets their session back with ``completed=True`` and
+    ``next_position=None``: nothing can be answered again (a retake is refused), and
+    :func:`completion_code` returns the code they were given. Raises StudyError for an unknown study, a
+    closed study (new participants only) or an empty external id.
     """
     engine = get_engine(db)
     external_id = (external_id or "").strip()
@@ -280,7 +296,7 @@ def start_or_resume(code: str, external_id: str, db: Db = None) -> ParticipantSe
             "participant id is empty or longer than 200 characters; open the link with "
             "?study=CODE&PROLIFIC_PID=YOUR_ID or type your id"
         )
-    study = _study(code, db)
+    study = study_row(code, db)
     existing = storage.find_participant(engine, study["id"], external_id)
     if existing is None:
         if study["status"] != "open":
@@ -316,10 +332,6 @@ def start_or_resume(code: str, external_id: str, db: Db = None) -> ParticipantSe
         existing = storage.find_participant(engine, study["id"], external_id)  # lost a concurrent start
         if existing is None:
             raise StudyError(f"could not register participant {external_id!r} in study {code}; try again")
-    if existing["completed"] is not None:
-        raise StudyError(
-            f"participant {external_id!r} has already completed study {code}; each person may take part once"
-        )
     return _session(engine, code, existing, resumed=True)
 
 
@@ -370,6 +382,25 @@ def _normalise_answer(test_type: str, answer: Any) -> str:
     return text
 
 
+def _whole_number(value: Any, name: str, low: int, high: int | None) -> int:
+    """``value`` as an int in [low, high]; StudyError naming ``name`` otherwise."""
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and float(value).is_integer()
+    if not ok or value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f"≥ {low}"
+        raise StudyError(f"{name} {value!r} must be a whole number {span}")
+    return int(value)
+
+
+def _check_full_playback(events: list[Any], n_clips: int, position: int) -> None:
+    """Refuse an answer whose play log lacks an ``ended`` event for one of the trial's clips."""
+    ended = {str(e.get("clip", "A")).upper() for e in events if isinstance(e, dict) and e.get("type") == "ended"}
+    missing = [c for c in "AB"[:n_clips] if c not in ended]
+    if missing:
+        which = "the clip" if n_clips == 1 else f"clip {' and '.join(missing)}"
+        raise StudyError(f"trial {position + 1}: {which} was not played to the end (no 'ended' play event); "
+                         "this study requires full playback before answering")
+
+
 def submit_answer(
     participant_id: str,
     position: int,
@@ -383,6 +414,12 @@ def submit_answer(
 
     Returns True if stored now, False if the same answer was already stored (a repeated submit). A
     different answer for an already-answered trial raises StudyError, as do invalid values.
+
+    ``play_events`` is the player's log, a list of dicts ``{"type": "play" | "pause" | "ended",
+    "clip": "A" | "B", ...}`` (stored as JSON). When the study sets ``require_full_playback`` and
+    ``play_events`` is given, it must hold an ``ended`` event for every clip of the trial ("A", and "B"
+    for a pair; an event without ``clip`` counts for "A"), or the answer is refused. Callers that do not
+    track playback (scripts, imports) pass None and are not checked.
     """
     engine = get_engine(db)
     ctx = storage.trial_context(engine, participant_id, int(position))
@@ -398,15 +435,14 @@ def submit_answer(
     if confidence is not None:
         if not spec.allow_confidence:
             raise StudyError("this study does not ask for confidence; submit without it")
-        if isinstance(confidence, bool) or int(confidence) != confidence or not 1 <= int(confidence) <= 5:
-            raise StudyError(f"confidence {confidence!r} must be an integer from 1 to 5")
-        confidence = int(confidence)
+        confidence = _whole_number(confidence, "confidence", 1, 5)
     if response_ms is not None:
-        if int(response_ms) < 0:
-            raise StudyError(f"response_ms {response_ms!r} must be ≥ 0 milliseconds")
-        response_ms = int(response_ms)
-    if play_events is not None and not isinstance(play_events, list):
-        raise StudyError("play_events must be a list of events")
+        response_ms = _whole_number(response_ms, "response_ms", 0, None)
+    if play_events is not None:
+        if not isinstance(play_events, list):
+            raise StudyError("play_events must be a list of events")
+        if spec.require_full_playback:
+            _check_full_playback(play_events, 1 if ctx["clip_b"] is None else 2, int(position))
     expected = ctx["expected"] if ctx["is_attention_check"] else None
     stored_now, row = storage.record_answer(
         engine, participant_id, int(position), value, confidence, response_ms, play_events, expected
@@ -438,121 +474,4 @@ def completion_code(participant_id: str, db: Db = None) -> str:
 
 def progress(code: str, db: Db = None) -> dict[str, int]:
     """Participants started and completed, answers stored."""
-    return storage.progress_counts(get_engine(db), _study(code, db)["id"])
-
-
-# --- results -------------------------------------------------------------------------------------------
-
-TURING_COLUMNS = ["participant", "stimulus", "truth", "answer", "group", "model", "confidence", "response_ms"]
-
-
-def responses_frame(code: str, db: Db = None) -> pd.DataFrame:
-    """Main-trial answers (no practice, no attention checks) in the format of :mod:`studies.stats`.
-
-    turing: participant, stimulus, truth, answer, group, model, confidence, response_ms.
-    ab-preference: participant, stimulus_a, stimulus_b, condition_a, condition_b (kinds), choice (a/b),
-    group_a, group_b, model_a, model_b, response_ms. rating: participant, stimulus, condition (model,
-    or "human"), rating, truth, group, model, response_ms.
-    """
-    engine = get_engine(db)
-    study = _study(code, db)
-    spec = spec_from_stored(study["spec"])
-    stim = {r["id"]: r for r in storage.study_stimuli(engine, study["id"])}
-    out = []
-    for r in storage.answer_rows(engine, study["id"]):
-        if r["is_attention_check"] or r["is_practice"]:
-            continue
-        a = stim[r["clip_a"]]
-        if spec.test_type == "ab-preference":
-            b = stim[r["clip_b"]]
-            out.append(
-                {
-                    "participant": r["participant_id"],
-                    "stimulus_a": a["id"],
-                    "stimulus_b": b["id"],
-                    "condition_a": a["kind"],
-                    "condition_b": b["kind"],
-                    "choice": r["answer"].lower(),
-                    "group_a": a["group_name"],
-                    "group_b": b["group_name"],
-                    "model_a": a["model"],
-                    "model_b": b["model"],
-                    "response_ms": r["response_ms"],
-                }
-            )
-        elif spec.test_type == "rating":
-            out.append(
-                {
-                    "participant": r["participant_id"],
-                    "stimulus": a["id"],
-                    "condition": a["model"] or a["kind"],
-                    "rating": int(r["answer"]),
-                    "truth": a["kind"],
-                    "group": a["group_name"],
-                    "model": a["model"],
-                    "response_ms": r["response_ms"],
-                }
-            )
-        else:
-            out.append(
-                {
-                    "participant": r["participant_id"],
-                    "stimulus": a["id"],
-                    "truth": a["kind"],
-                    "answer": r["answer"],
-                    "group": a["group_name"],
-                    "model": a["model"],
-                    "confidence": r["confidence"],
-                    "response_ms": r["response_ms"],
-                }
-            )
-    columns = {
-        "turing": TURING_COLUMNS,
-        "ab-preference": [
-            "participant",
-            "stimulus_a",
-            "stimulus_b",
-            "condition_a",
-            "condition_b",
-            "choice",
-            "group_a",
-            "group_b",
-            "model_a",
-            "model_b",
-            "response_ms",
-        ],
-        "rating": [
-            "participant",
-            "stimulus",
-            "condition",
-            "rating",
-            "truth",
-            "group",
-            "model",
-            "response_ms",
-        ],
-    }[spec.test_type]
-    df = pd.DataFrame(out, columns=columns)
-    for col in ("confidence", "response_ms"):
-        if col in df.columns:
-            df[col] = df[col].astype("Int64")
-    return df
-
-
-def attention_frame(code: str, db: Db = None) -> pd.DataFrame:
-    """Attention-check results: participant, position, expected, answer, passed."""
-    engine = get_engine(db)
-    rows = storage.attention_rows(engine, _study(code, db)["id"])
-    return pd.DataFrame(
-        [
-            {
-                "participant": r["participant_id"],
-                "position": r["position"],
-                "expected": r["expected"],
-                "answer": r["answer"],
-                "passed": bool(r["passed"]),
-            }
-            for r in rows
-        ],
-        columns=["participant", "position", "expected", "answer", "passed"],
-    )
+    return storage.progress_counts(get_engine(db), study_row(code, db)["id"])

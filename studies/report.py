@@ -1,8 +1,10 @@
-"""Self-contained HTML report of a Turing-style listening study, plus its JSON and CSV.
+"""Self-contained HTML reports of listening studies, plus their JSON and CSV.
 
 ``figures(stats)`` builds the plotly figures from the output of :func:`studies.stats.turing_statistics`
 (the Streamlit results page shows the same ones); ``write_report`` writes ``report.html`` (plotly.js inlined
 once: the file opens offline), ``stats.json`` and ``responses.csv`` into one folder.
+``preference_figures`` / ``rating_figures`` and ``write_other_report`` do the same for ab-preference and
+rating studies (:func:`studies.stats.preference_statistics`, :func:`studies.stats.rating_statistics`).
 """
 
 from __future__ import annotations
@@ -126,6 +128,61 @@ def write_report(stats: dict[str, Any], responses: pd.DataFrame, out_dir: Path,
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style></head>"
             f"<body><h1>{html.escape(title)}</h1>{summary}<h2>Metrics</h2>{_html_table(metrics_table(stats))}"
             f"<ul>{note_items}</ul><h2>Figures</h2>{''.join(parts)}</body></html>")
+    path = out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _interval_bars(names: list[str], values: list[float], cis: list[Any], title: str, ytitle: str,
+                   yrange: list[float], reference: float | None) -> go.Figure:
+    """Bars with asymmetric error bars from ``[lo, hi]`` intervals (missing interval: no bar error)."""
+    lo = [0.0 if ci is None else v - ci[0] for v, ci in zip(values, cis, strict=True)]
+    hi = [0.0 if ci is None else ci[1] - v for v, ci in zip(values, cis, strict=True)]
+    fig = go.Figure(go.Bar(x=names, y=values,
+                           error_y={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo}))
+    if reference is not None:
+        fig.add_hline(y=reference, line_dash="dash", annotation_text="no preference")
+    fig.update_layout(title=title, yaxis={"title": ytitle, "range": yrange})
+    return fig
+
+
+def preference_figures(stats: dict[str, Any]) -> dict[str, go.Figure]:
+    """Share of trials won by each condition of each pair, with Wilson intervals (ab-preference)."""
+    names, values, cis = [], [], []
+    for p in stats.get("pairs") or []:
+        for i in ("1", "2"):
+            names.append(f"{p['condition_' + i]} (vs {p['condition_' + ('2' if i == '1' else '1')]})")
+            values.append(p["share_" + i])
+            cis.append(p["share_" + i + "_ci"])
+    return {"preference": _interval_bars(names, values, cis, "Preference share per condition", "share chosen",
+                                         [0, 1], 0.5)}
+
+
+def rating_figures(stats: dict[str, Any]) -> dict[str, go.Figure]:
+    """Mean rating per condition (over participant means) with Student-t intervals (rating)."""
+    conds = stats.get("conditions") or []
+    return {"ratings": _interval_bars([c["condition"] for c in conds], [c["mean"] for c in conds],
+                                      [c["ci"] for c in conds], "Mean rating per condition",
+                                      "mean rating (1-5)", [1, 5], None)}
+
+
+def write_other_report(stats: dict[str, Any], responses: pd.DataFrame, out_dir: Path, test_type: str,
+                       title: str = "Listening study report") -> Path:
+    """report.html (figure + statistics as JSON), stats.json and responses.csv of an ab-preference or
+    rating study; returns the HTML path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(stats, indent=2, allow_nan=False)
+    (out_dir / "stats.json").write_text(text, encoding="utf-8")
+    responses.to_csv(out_dir / "responses.csv", index=False)
+    figs = preference_figures(stats) if test_type == "ab-preference" else rating_figures(stats)
+    parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"fig-{name}")
+             for i, (name, fig) in enumerate(figs.items())]
+    ex = stats.get("exclusions") or {}
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(test_type)} study. Excluded participants: "
+            f"{ex.get('n_excluded', 0)} &mdash; rule: {html.escape(str(ex.get('rule', '')))}.</p>"
+            f"{''.join(parts)}<h2>Statistics</h2><pre>{html.escape(text)}</pre></body></html>")
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

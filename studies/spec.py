@@ -29,12 +29,17 @@ Example (TOML)::
     kind = "computer"
     group = "chorale"
     folder = "midi/lstm"
+
+    [stimuli]                        # optional: how clips are made (studies.stimuli.ClipSettings)
+    soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2"   # default: TimGM6mb; relative to the study file
+    target_lufs = -23.0
+    audio_format = "mp3"             # or "ogg"
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +64,7 @@ _TOP_FIELDS = {
     "seed",
     "require_full_playback",
     "practice_trials",
+    "stimuli",
 }
 _SET_FIELDS = {"name", "kind", "group", "model", "folder"}
 
@@ -102,6 +108,7 @@ class StudySpec:
     require_full_playback: bool = True
     practice_trials: int = 0
     source: str = ""
+    stimuli: dict[str, Any] = field(default_factory=dict)  # ClipSettings fields except clip_seconds
 
     @property
     def total_trials(self) -> int:
@@ -264,6 +271,30 @@ def _check_counts(spec: StudySpec, path: Path) -> None:
         )
 
 
+def _parse_clip_settings(raw: Any, path: Path, clip_seconds: float) -> dict[str, Any]:
+    """Validate the optional ``[stimuli]`` table against :class:`studies.stimuli.ClipSettings`."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _fail(path, "stimuli", "is not a table", "write [stimuli] with e.g. soundfont = \"...\"")
+    if "clip_seconds" in raw:
+        raise _fail(path, "stimuli.clip_seconds", "clip length is set at the top", "set clip_seconds there")
+    values = dict(raw)
+    if isinstance(values.get("soundfont"), str):
+        font = Path(values["soundfont"]).expanduser()
+        values["soundfont"] = str(font if font.is_absolute() else (path.parent / font).resolve())
+        if not Path(values["soundfont"]).is_file():
+            raise _fail(path, "stimuli.soundfont", f"{values['soundfont']} does not exist",
+                        "give an existing .sf2 file (relative paths are resolved against the study file)")
+    from studies.stimuli import ClipSettings  # here: the audio stack loads only for studies that use it
+
+    try:
+        ClipSettings.from_dict({**values, "clip_seconds": clip_seconds})
+    except (ValueError, TypeError) as exc:  # StudyError is a ValueError
+        raise _fail(path, "stimuli", str(exc), "fix the [stimuli] table") from None
+    return values
+
+
 def spec_from_dict(data: dict[str, Any], path: str | Path = "<study>") -> StudySpec:
     """Validate a mapping read from a study file. Relative folders resolve against ``path``'s folder."""
     path = Path(path)
@@ -311,6 +342,7 @@ def spec_from_dict(data: dict[str, Any], path: str | Path = "<study>") -> StudyS
         require_full_playback=_bool(data, path, "require_full_playback", True),
         practice_trials=_int(data, path, "practice_trials", 0, 0),
         source=str(path),
+        stimuli=_parse_clip_settings(data.get("stimuli"), path, float(clip_seconds)),
     )
     if not spec.title.strip():
         raise _fail(path, "title", "empty", "give the study a title")

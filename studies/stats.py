@@ -224,11 +224,16 @@ def _one_sample_vs_half(values: np.ndarray) -> dict[str, Any]:
 
 
 def _breakdown(df: pd.DataFrame, column: str, confidence: float) -> list[dict[str, Any]] | None:
-    """Accuracy and share judged computer (Wilson CIs) for each level of ``column``; None if absent."""
+    """Accuracy and share judged computer (Wilson CIs) for each level of ``column``; None if absent.
+
+    Rows whose level is missing or empty are left out (e.g. ``model`` of human clips: "" in an export,
+    an empty cell in a CSV), so the breakdown is the same from the database and from its CSV.
+    """
     if column not in df.columns:
         return None
+    levels = df[column].astype("string").str.strip().replace("", pd.NA)
     rows = []
-    for level, g in df.groupby(column, sort=True, dropna=True):
+    for level, g in df.groupby(levels, sort=True, dropna=True):
         n, correct = len(g), int((g["truth"] == g["answer"]).sum())
         said = int((g["answer"] == COMPUTER).sum())
         row: dict[str, Any] = {column: str(level), "n": n}
@@ -269,6 +274,12 @@ def turing_statistics(df: pd.DataFrame, *, confidence: float = 0.95,
         **_one_sample_vs_half(values)}
     for col in ("stimulus", "group", "model"):
         out[f"per_{col}"] = _breakdown(kept, col, confidence)
+    if "confidence" in kept.columns:  # accuracy per stated confidence (1-5), e.g. "3" (not the CI level)
+        stated = pd.to_numeric(kept["confidence"], errors="coerce")
+        levels = stated.map(lambda v: None if pd.isna(v) else f"{v:g}")
+        out["per_confidence"] = _breakdown(kept.assign(confidence=levels), "confidence", confidence)
+    else:
+        out["per_confidence"] = None
     out["fleiss_kappa"] = _kappa_of_answers(kept)
     out["exclusions"] = exclusions
     out["notes"] = {"undefined": UNDEFINED_NOTE, "positive_class": "computer",

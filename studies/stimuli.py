@@ -1,9 +1,10 @@
 """Stimuli for blind listening studies: render, trim, fade, loudness-match, encode, and name opaquely.
 
-Pipeline per source: MIDI → FluidSynth (``fluidsynth -ni``, the command midi2audio runs) → float audio at
-``sample_rate`` → :func:`make_clip` (cut ``clip_seconds`` from ``start_seconds``, pad with silence, fades,
-integrated loudness to ``target_lufs`` per ITU-R BS.1770-4 via pyloudnorm, look-ahead peak limit) →
-:func:`encode_clip` (MP3 128 kbps via lameenc, or Ogg Vorbis via soundfile; no tags) →
+Pipeline per source: MIDI → cut to the events before the clip's end + 2 s (:func:`studies.audio.cut_midi`;
+the clip is bit-identical, the rendering shorter) → FluidSynth (``fluidsynth -ni``, the command midi2audio
+runs) → float audio at ``sample_rate`` → :func:`make_clip` (cut ``clip_seconds`` from ``start_seconds``, pad
+with silence, fades, integrated loudness to ``target_lufs`` per ITU-R BS.1770-4 via pyloudnorm, look-ahead
+peak limit) → :func:`encode_clip` (MP3 128 kbps via lameenc, or Ogg Vorbis via soundfile; no tags) →
 ``<out_dir>/<clip_id>.<ext>``.
 
 Nothing a participant can see reveals the condition: every clip has the same number of samples, the same
@@ -27,13 +28,14 @@ import numpy as np
 
 from studies import audio as A
 from studies.errors import StudyError
+from studies.spec import AUDIO_SUFFIXES, MIDI_SUFFIXES
 
-MIDI_SUFFIXES = (".mid", ".midi")
-AUDIO_SUFFIXES = (".wav", ".ogg", ".flac", ".mp3")
 INSTALL_HINT = A.INSTALL_HINT
 #: peak (linear, = -80 dBFS) under which a rendering counts as silent: above 16-bit dither (-90 dBFS) and
 #: FluidSynth's float output of an empty file (~-150 dBFS), below any audible note
 SILENCE_PEAK = 10 ** (-80 / 20)
+#: seconds of music rendered after the end of a clip (reverb and release tails reach into the clip's end)
+RENDER_MARGIN_SECONDS = 2.0
 
 
 def _soundfont_candidates() -> list[Path]:
@@ -142,13 +144,16 @@ def find_soundfont(settings: ClipSettings) -> Path:
     raise StudyError(f"no soundfont found (tried {tried}); {INSTALL_HINT}")
 
 
-def render_midi(midi_path: Path, settings: ClipSettings) -> np.ndarray:
+def render_midi(midi_path: Path, settings: ClipSettings, *, whole: bool = False) -> np.ndarray:
     """Render a MIDI file with FluidSynth (or read an audio file) at ``settings.sample_rate``.
 
     Parameters
     ----------
     midi_path : a ``.mid``/``.midi`` file, or a ``.wav``/``.ogg``/``.flac``/``.mp3`` file (read with
         soundfile and resampled with ``scipy.signal.resample_poly`` when its rate differs).
+    whole : render the whole MIDI file. By default, when ``settings.clip_seconds`` is set, only the events
+        before ``start_seconds + clip_seconds + RENDER_MARGIN_SECONDS`` are rendered (see
+        :func:`studies.audio.cut_midi`): the clip is the same, the rendering shorter.
 
     Returns
     -------
@@ -165,8 +170,15 @@ def render_midi(midi_path: Path, settings: ClipSettings) -> np.ndarray:
         raise StudyError(f"{path}: unknown stimulus type {suffix!r}; use {MIDI_SUFFIXES + AUDIO_SUFFIXES}")
     soundfont = find_soundfont(settings)
     with tempfile.TemporaryDirectory(prefix="tunelab-render-") as tmp:
-        wav = Path(tmp) / "render.wav"
-        A.synthesize_midi(path, wav, soundfont, int(settings.sample_rate))
+        wav, cut = Path(tmp) / "render.wav", Path(tmp) / "cut.mid"
+        source = path
+        if not whole and settings.clip_seconds is not None:
+            until = settings.start_seconds + settings.clip_seconds + RENDER_MARGIN_SECONDS
+            source = cut if A.cut_midi(path, cut, until) else path
+        try:
+            A.synthesize_midi(source, wav, soundfont, int(settings.sample_rate))
+        except StudyError as exc:  # name the user's file, not the temporary cut
+            raise StudyError(str(exc).replace(str(cut), str(path))) from None
         data, rate = A.read_audio(wav)
     return A.resample(data, rate, int(settings.sample_rate))
 

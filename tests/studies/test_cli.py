@@ -140,8 +140,14 @@ def test_report_of_preference_and_rating_studies(tmp_path, capsys, make_fake_stu
     assert main(["report", code, "--db", db, "--out", str(tmp_path / "r")]) == 0
     stats = json.loads((tmp_path / "r" / "stats.json").read_text())
     if test_type == "ab-preference":
-        assert stats["n_trials"] == 12 and stats["pairs"][0]["n"] == 12  # human vs computer
+        (pair,) = stats["pairs"]
+        assert stats["n_trials"] == 12 and (pair["condition_1"], pair["condition_2"], pair["n"]) == (
+            "computer", "human", 12)
+        # always "A": the human clip was A in exactly half the pairs of each participant (counterbalanced)
+        assert pair["share_1"] == 0.5 and pair["binomial_test"]["p_value"] == 1.0
     else:
         assert stats["n_ratings"] == 12
         assert {c["condition"]: c["mean_rating"] for c in stats["conditions"]} == {"human": 3.0, "lstm": 3.0}
-    assert "<pre>" in (tmp_path / "r" / "report.html").read_text()
+    assert stats["exclusions"]["n_excluded"] == 0
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "<pre>" in page and page.count('class="plotly-graph-div"') == 1

@@ -61,3 +61,27 @@ def test_write_report_is_self_contained(tmp_path) -> None:
     assert "Pilot &lt;1&gt;" in page and "Fleiss" in page
     assert json.loads((tmp_path / "out" / "stats.json").read_text()) == st
     assert len(pd.read_csv(tmp_path / "out" / "responses.csv")) == 12
+
+
+def test_preference_and_rating_figures_carry_the_statistics(tmp_path) -> None:
+    from studies.report import preference_figures, rating_figures, write_other_report
+    from studies.stats import preference_statistics, rating_statistics, wilson_interval
+
+    pairs = pd.DataFrame({"participant": ["p1", "p1", "p2", "p2"], "stimulus_a": ["a1", "a2", "a3", "a4"],
+                          "stimulus_b": ["b1", "b2", "b3", "b4"], "condition_a": ["human", "lstm"] * 2,
+                          "condition_b": ["lstm", "human"] * 2, "choice": ["a", "a", "a", "b"]})
+    pref = preference_statistics(pairs)  # human chosen in trials 1, 3 and 4: 3 of 4
+    bar = preference_figures(pref)["preference"].data[0]
+    assert list(bar.x) == ["human (vs lstm)", "lstm (vs human)"] and list(bar.y) == [0.75, 0.25]
+    lo, hi = wilson_interval(3, 4)
+    assert (bar.error_y.arrayminus[0], bar.error_y.array[0]) == (0.75 - lo, hi - 0.75)
+    ratings = pd.DataFrame({"participant": ["p1", "p2", "p1", "p2"], "stimulus": ["s1", "s1", "s2", "s2"],
+                            "condition": ["human", "human", "lstm", "lstm"], "rating": [4, 5, 2, 2]})
+    rat = rating_statistics(ratings)
+    bar = rating_figures(rat)["ratings"].data[0]
+    assert list(bar.x) == ["human", "lstm"] and list(bar.y) == [4.5, 2.0]
+    assert bar.error_y.array[1] == 0.0  # constant ratings: zero-width interval
+    path = write_other_report(rat, ratings, tmp_path, "rating", title="Ratings <pilot>")
+    page = path.read_text(encoding="utf-8")
+    assert "Ratings &lt;pilot&gt;" in page and page.count('class="plotly-graph-div"') == 1
+    assert json.loads((tmp_path / "stats.json").read_text()) == rat

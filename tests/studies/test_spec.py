@@ -142,3 +142,29 @@ def test_empty_folder_bad_kind_and_missing_file(tmp_path):
     (tmp_path / "study.json").write_text("{}")
     with pytest.raises(StudyError, match=r"unknown study file type '\.json'; use \.toml, \.yaml"):
         load_spec(tmp_path / "study.json")
+
+
+def test_stimuli_table_sets_clip_settings_with_paths_relative_to_the_study(tmp_path):
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "piano.sf2").write_bytes(b"sfbk")
+    extra = '[stimuli]\nsoundfont = "fonts/piano.sf2"\ntarget_lufs = -20.0\naudio_format = "ogg"'
+    spec = load_spec(write_study(tmp_path, extra=extra))
+    assert spec.stimuli == {"soundfont": str((tmp_path / "fonts" / "piano.sf2").resolve()),
+                            "target_lufs": -20.0, "audio_format": "ogg"}
+    assert spec_from_stored(spec_to_dict(spec)) == spec
+    assert load_spec(write_study(tmp_path / "plain")).stimuli == {}
+
+
+@pytest.mark.parametrize(
+    ("table", "pattern"),
+    [
+        ('volume = 3', r"field 'stimuli': unknown clip setting\(s\) \['volume'\]"),
+        ('clip_seconds = 5', r"field 'stimuli\.clip_seconds': clip length is set at the top"),
+        ('audio_format = "wav"', r"field 'stimuli': bad clip settings: audio_format='wav'"),
+        ('soundfont = "none.sf2"', r"field 'stimuli\.soundfont': .*none\.sf2 does not exist"),
+        ('fade_seconds = "long"', r"field 'stimuli': .*fix the \[stimuli\] table"),
+    ],
+)
+def test_bad_stimuli_table_is_refused(tmp_path, table, pattern):
+    with pytest.raises(StudyError, match=pattern):
+        load_spec(write_study(tmp_path, extra=f"[stimuli]\n{table}"))

@@ -218,3 +218,33 @@ def test_wilcoxon_and_friedman_exact_values() -> None:
     pairs = [(p["condition_1"], p["condition_2"]) for p in res["pairwise"]]
     assert pairs == [("A", "B"), ("A", "C"), ("B", "C")]
     assert all(p["p_value_holm"] >= p["p_value"] for p in res["pairwise"])
+
+
+def test_per_model_and_group_breakdowns_by_hand() -> None:
+    # lstm: 4 computer clips, 3 judged computer; gru: 2 computer clips, 0 judged computer; humans have no model
+    # ("" from the database export, an empty cell = NaN from a CSV): they are left out of per_model
+    df = pd.DataFrame({
+        "participant": ["p1"] * 10,
+        "stimulus": [f"s{i}" for i in range(10)],
+        "truth": ["computer"] * 6 + ["human"] * 4,
+        "answer": ["computer", "computer", "computer", "human", "human", "human", "human", "human",
+                   "computer", "human"],
+        "model": ["lstm"] * 4 + ["gru"] * 2 + ["", " ", float("nan"), ""],
+        "group": ["folk", "folk", "jazz", "jazz", "folk", "jazz", "folk", "folk", "jazz", "jazz"],
+        "confidence": [5, 5, 5, 1, 1, 2, 4, 4, 2, float("nan")],
+    })
+    st = turing_statistics(df)
+    per_model = {r["model"]: r for r in st["per_model"]}
+    assert set(per_model) == {"gru", "lstm"}
+    assert (per_model["lstm"]["n"], per_model["lstm"]["accuracy"]) == (4, 0.75)
+    assert per_model["lstm"]["accuracy_ci"] == wilson_interval(3, 4)
+    assert (per_model["gru"]["accuracy"], per_model["gru"]["judged_computer"]) == (0.0, 0.0)
+    # folk: s0 s1 right, s4 wrong, s6 s7 right -> 4/5; jazz: s2 right, s3 s5 wrong, s8 wrong, s9 right -> 2/5
+    per_group = {r["group"]: r for r in st["per_group"]}
+    assert (per_group["folk"]["accuracy"], per_group["jazz"]["accuracy"]) == (0.8, 0.4)
+    assert per_group["jazz"]["judged_computer"] == 0.4  # s2 and s8 of 5
+    # stated confidence: 5 -> s0 s1 s2 all right; 1 -> s3 s4 wrong; 2 -> s5 s8 wrong; 4 -> s6 s7 right; s9 none
+    assert [(r["confidence"], r["n"], r["accuracy"]) for r in st["per_confidence"]] == [
+        ("1", 2, 0.0), ("2", 2, 0.0), ("4", 2, 1.0), ("5", 3, 1.0)]
+    assert turing_statistics(df.drop(columns=["model", "confidence"]))["per_model"] is None
+    assert turing_statistics(df.drop(columns=["confidence"]))["per_confidence"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mido
 import numpy as np
 import pretty_midi
 import pytest
@@ -264,3 +265,67 @@ def test_validate_clips_flags_a_different_length_and_loudness(midis, tmp_path):
     fake = Clip("quiet", clips[0].source, quiet, 2.0, rate, 2 * rate, -29.0)
     problems = validate_clips([clips[1], fake])
     assert len(problems) == 1 and problems[0].startswith("quiet") and "loudness -29" in problems[0]
+
+
+# --- rendering only what the clip needs -------------------------------------------------------------------
+
+def _tempo_change_midi(path: Path) -> Path:
+    """tpb 480: 120 bpm for 960 ticks (1 s), then 60 bpm (480 ticks per second); three notes."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000, time=0),
+                           mido.MetaMessage("set_tempo", tempo=1000000, time=960)])
+    # notes at 0 s (tick 0), 1.25 s (tick 1080, sounding until tick 1560 = 2.25 s) and 2 s (tick 1440)
+    notes = mido.MidiTrack([
+        mido.Message("control_change", control=64, value=127, time=0),
+        mido.Message("note_on", note=60, velocity=90, time=0),
+        mido.Message("note_off", note=60, velocity=0, time=480),
+        mido.Message("note_on", note=64, velocity=90, time=600),
+        mido.Message("note_on", note=67, velocity=90, time=360),
+        mido.Message("note_off", note=64, velocity=0, time=120),
+        mido.Message("note_off", note=67, velocity=0, time=480),
+    ])
+    mid.tracks.extend([meta, notes])
+    mid.save(str(path))
+    return path
+
+
+def test_seconds_to_tick_follows_the_tempo_map():
+    tempos = [(0, 500000), (960, 1000000)]
+    assert A.seconds_to_tick(0.5, tempos, 480) == 480
+    assert A.seconds_to_tick(1.0, tempos, 480) == 960
+    assert A.seconds_to_tick(1.5, tempos, 480) == 1200  # 960 + 0.5 s at 480 ticks/s
+    assert A.seconds_to_tick(1.5, [], 480) == 1440  # no tempo event: 120 bpm throughout
+
+
+def test_cut_midi_keeps_what_starts_before_the_cut_and_releases_it(tmp_path):
+    src = _tempo_change_midi(tmp_path / "tempo.mid")
+    assert A.cut_midi(src, tmp_path / "cut.mid", 1.5)
+    cut = mido.MidiFile(str(tmp_path / "cut.mid"))
+    assert cut.length == pytest.approx(1.5, abs=1e-9)
+    msgs = [m for m in cut.tracks[1] if not m.is_meta]
+    assert [m.note for m in msgs if m.type == "note_on"] == [60, 64]  # the note at 2 s is gone
+    # the note sounding at the cut and the pedal are released at the cut (tick 1200)
+    tick, released = 0, {}
+    for m in cut.tracks[1]:
+        tick += m.time
+        if m.type in ("note_off", "control_change"):
+            released[(m.type, getattr(m, "note", getattr(m, "control", None)))] = tick
+    assert released[("note_off", 64)] == 1200 and released[("control_change", 64)] == 1200
+    assert [m.time for m in cut.tracks[0]][-1] == 1200 - 960  # the tempo track ends at the cut too
+    assert not A.cut_midi(src, tmp_path / "late.mid", 10.0) and not (tmp_path / "late.mid").exists()
+    (tmp_path / "junk.mid").write_bytes(b"MThd junk")
+    assert not A.cut_midi(tmp_path / "junk.mid", tmp_path / "junk_cut.mid", 1.0)
+
+
+def test_cut_rendering_gives_the_same_clip_as_the_whole_piece(midis):
+    s = ClipSettings(clip_seconds=4.0, start_seconds=2.0, fade_seconds=0.3)
+    whole = render_midi(midis["long"], s, whole=True)
+    cut = render_midi(midis["long"], s)
+    assert whole.shape[0] >= 30 * RATE
+    # events up to 2 + 4 + 2 = 8 s, then the piano's release: far less than the 30 s piece
+    assert 8 * RATE <= cut.shape[0] <= 12 * RATE
+    np.testing.assert_array_equal(cut[: 8 * RATE], whole[: 8 * RATE])
+    a, b = make_clip(whole, s), make_clip(cut, s)
+    assert a.shape == b.shape == (4 * RATE, 2)
+    np.testing.assert_array_equal(a, b)
+    assert np.sqrt(np.mean(b**2)) > 0.01  # not silent
