@@ -66,12 +66,12 @@ def build_corpus(jobs: int) -> Path:
     return build("bach-chorales", jobs=jobs)
 
 
-def markov_pieces(corpus: Path, n_pieces: int, seed: int) -> Path:
+def markov_pieces(corpus: Path, run_dir: Path, n_pieces: int, seed: int) -> Path:
     from data import corpus_files  # noqa: PLC0415
     from generation.baselines import generate_markov_set  # noqa: PLC0415
 
-    out = RUN_DIR / "markov"
-    step(f"Markov chord baseline ({out.relative_to(REPO)})")
+    out = run_dir / "markov"
+    step(f"Markov chord baseline ({out})")
     if len(list(out.glob("markov_*.mid"))) >= n_pieces:
         print("already sampled")
         return out
@@ -81,31 +81,32 @@ def markov_pieces(corpus: Path, n_pieces: int, seed: int) -> Path:
     return out
 
 
-def held_out(corpus: Path) -> Path:
+def held_out(corpus: Path, run_dir: Path) -> Path:
     from data import corpus_files  # noqa: PLC0415
 
-    folder = RUN_DIR / "held-out"
+    folder = run_dir / "held-out"
     if not any(folder.glob("*.mid")):
         link_files(corpus_files(corpus, split="test"), folder)
     return folder
 
 
-def score(reference: Path, generated: Path, jobs: int) -> Path:
-    report = REPORT_DIR / "report.html"
-    step(f"Scoring the baseline against held-out chorales ({report.relative_to(REPO)})")
+def score(reference: Path, generated: Path, report_dir: Path, jobs: int) -> Path:
+    report = report_dir / "report.html"
+    step(f"Scoring the baseline against held-out chorales ({report})")
     if report.is_file():
         print("already scored")
         return report
     subprocess.run([sys.executable, "-m", "evaluation", "score", "--reference", str(reference),
-                    "--generated", f"markov={generated}", "--out", str(REPORT_DIR), "--jobs", str(jobs)],
+                    "--generated", f"markov={generated}", "--out", str(report_dir), "--jobs", str(jobs)],
                    check=True, cwd=REPO)
     return report
 
 
-def study(reference: Path, generated: Path, db_url: str | None, jobs: int, seed: int) -> str:
+def study(reference: Path, generated: Path, run_dir: Path, db_url: str | None, jobs: int, seed: int,
+          media_dir: Path | None = None) -> str:
     from studies import StudyError, engine  # noqa: PLC0415
 
-    code_file = RUN_DIR / "study_code.txt"
+    code_file = run_dir / "study_code.txt"
     step("Demo Turing study (6 human chorales vs 6 Markov pieces, 15 s clips)")
     if code_file.is_file():
         code = code_file.read_text().strip()
@@ -115,15 +116,25 @@ def study(reference: Path, generated: Path, db_url: str | None, jobs: int, seed:
             return code
         except StudyError:
             print("the stored study code is not in the database any more: creating the study again")
-    folder = RUN_DIR / "study"
+    folder = run_dir / "study"
     shutil.rmtree(folder, ignore_errors=True)
     link_files(sorted(reference.glob("*.mid"))[:6], folder / "human")
     link_files(sorted(generated.glob("markov_*.mid"))[:6], folder / "computer")
     (folder / "study.toml").write_text(STUDY_TOML.format(seed=seed))
-    code = engine.create_study(folder / "study.toml", db_url, jobs=jobs)
+    code = engine.create_study(folder / "study.toml", db_url, media_dir=media_dir, jobs=jobs)
     code_file.write_text(code + "\n")
     print(f"created study {code}")
     return code
+
+
+def prepare(corpus: Path, run_dir: Path, report_dir: Path, db_url: str | None, jobs: int, seed: int,
+            media_dir: Path | None = None) -> str:
+    """Every step after the corpus; each one is skipped when its output exists. Returns the study code."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    generated = markov_pieces(corpus, run_dir, n_pieces=30, seed=seed)
+    reference = held_out(corpus, run_dir)
+    score(reference, generated, report_dir, jobs)
+    return study(reference, generated, run_dir, db_url, jobs, seed, media_dir)
 
 
 def admin_password() -> str:
@@ -139,7 +150,7 @@ def serve(code: str, port: int, db_url: str | None) -> int:
     password = admin_password()
     env = dict(os.environ, TUNELAB_ADMIN_PASSWORD=password)
     if db_url:
-        env["TUNELAB_DB_URL"] = db_url
+        env["TUNELAB_STUDIES_DB"] = db_url
     command = [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.headless", "true",
                "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     server = subprocess.Popen(command, cwd=REPO, env=env)
@@ -165,12 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-app", action="store_true", help="prepare everything but do not start the app")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    corpus = build_corpus(args.jobs)
-    generated = markov_pieces(corpus, n_pieces=30, seed=args.seed)
-    reference = held_out(corpus)
-    score(reference, generated, args.jobs)
-    code = study(reference, generated, args.db, args.jobs, args.seed)
+    code = prepare(build_corpus(args.jobs), RUN_DIR, REPORT_DIR, args.db, args.jobs, args.seed)
     print(f"\nprepared in {time.perf_counter() - started:.1f} s")
     if args.no_app:
         print(f"study code: {code}")
