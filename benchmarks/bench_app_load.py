@@ -1,20 +1,27 @@
-"""Load test of the participant app: N simultaneous participants in one Debian Chromium against a local server.
+"""Load test of the participant app: N simultaneous participants against a local server.
 
 The script makes a small turing study (pretty_midi arpeggios, 1 s clips, full playback required) in a temp
-SQLite DB, starts ``streamlit run streamlit_app.py`` on a free port, and lets ``--sessions`` browser contexts
-(each its own Streamlit session) click through consent → instructions → every trial at the same time: play
-the clip (JS ``audio.play()``), wait for the answer buttons to unlock, answer. It prints
+SQLite DB, starts ``streamlit run streamlit_app.py`` on a free port, and lets ``--sessions`` participants
+(each its own Streamlit session) go through consent → instructions → every trial → completion code at the
+same time. Two drivers:
 
-* answers stored in the database vs expected (sessions × trials),
-* page-to-page latency: from the answer click until the next trial (or the completion code) is shown,
-  p50 / p95 / max in ms (includes the 1 s clip only when the clip had to be played, which it is not:
-  the latency stops at "next trial visible", before its clip plays),
-* peak RSS of the server's process tree (psutil, sampled every 0.2 s) and the wall time.
+* ``--mode ws`` (default): each participant is a raw websocket session speaking Streamlit's protobufs like
+  the browser does (rerun with widget states); the player's "ended" report is sent after ``--listen`` s.
+  This measures the server.
+* ``--mode browser``: each participant is a context of one Debian Chromium (playwright) that clicks, plays
+  the clip via JS ``audio.play()`` and waits for the buttons to unlock. End to end, but on 2 cores the
+  browser's own rendering of N pages dominates the latency.
+
+It prints answers stored in the database vs expected (sessions × trials); page-to-page latency (answer
+click → next trial or completion code shown) p50 / p95 / max; a baseline measured on the same server
+before the load (rerun of the page without a study, 1 session) and the ratio to it; server CPU during
+the load (and per rerun in ws mode); peak RSS of the server's process tree (psutil, every 0.2 s).
 
 Bounded: ``--sessions`` ≤ 60 and the whole run is cut at ``--timeout`` seconds (sessions still running
-then count as failures). Usage::
+then count as failures). Exit status 1 unless every answer was stored. Usage::
 
     .venv/bin/python benchmarks/bench_app_load.py --sessions 30 --trials 6
+    .venv/bin/python benchmarks/bench_app_load.py --sessions 30 --trials 6 --mode browser
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.app.live_server import CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
+from tests.app.live_server import CHROMIUM_ARGS, WsSession, start_server, stop_server  # noqa: E402
+from tests.app.live_server import find_element as _find  # noqa: E402
+from tests.app.live_server import widget_state as _widget  # noqa: E402
 from tests.app.study_fixture import make_study  # noqa: E402
 
 ONE_HUMAN_BUTTON = ("(d) => { const b = [...document.querySelectorAll('button')]"
@@ -89,53 +98,6 @@ async def participant(ctx, base: str, code: str, pid: str, trials: int, latencie
         latencies.append(1000 * (time.perf_counter() - t0))
     await page.close()
     return True
-
-
-class WsSession:
-    """A Streamlit session spoken to over its websocket (``/_stcore/stream``) with the app's own protobufs,
-    the way the browser does: every interaction is a ``rerun_script`` BackMsg carrying widget states, answered
-    by deltas up to ``script_finished``."""
-
-    sent = 0  # reruns sent by all sessions (class-wide counter, for server CPU per rerun)
-
-    def __init__(self, ws) -> None:  # noqa: ANN001 - websockets connection
-        self.ws = ws
-
-    async def rerun(self, query: str, states: list = ()) -> list:  # noqa: ANN001
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        msg = BackMsg()
-        msg.rerun_script.query_string = query
-        for state in states:
-            msg.rerun_script.widget_states.widgets.append(state)
-        await self.ws.send(msg.SerializeToString())
-        WsSession.sent += 1
-        elements = []
-        while True:
-            fwd = ForwardMsg.FromString(await self.ws.recv())
-            kind = fwd.WhichOneof("type")
-            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
-                el = fwd.delta.new_element
-                elements.append((el.WhichOneof("type"), getattr(el, el.WhichOneof("type"))))
-            elif kind == "script_finished":
-                if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                    elements = []  # st.rerun(): the page is drawn again by the next run
-                    continue
-                return elements
-
-
-def _widget(wid: str, **value: object):  # noqa: ANN202
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-    return WidgetState(id=wid, **value)
-
-
-def _find(elements: list, kind: str, label: str | None = None):  # noqa: ANN202
-    for k, el in elements:
-        if k == kind and (label is None or getattr(el, "label", None) == label):
-            return el
-    raise RuntimeError(f"no {kind} {label or ''} on the page: {[k for k, _ in elements]}")
 
 
 async def ws_participant(base: str, code: str, pid: str, trials: int, latencies: list[float], delay: float,

@@ -1,0 +1,98 @@
+"""Results (researcher): confusion matrix, metrics with CIs and the binomial test, per-model / per-group
+accuracy, per-participant table, CSV/JSON export. Statistics: :func:`studies.stats.turing_statistics`;
+figures: :func:`studies.report.figures` (the same ones as the HTML report)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import db, require_admin
+from studies import engine
+from studies.errors import StudyError
+from studies.results import attention_frame, responses_frame
+
+
+def _turing(code: str, frame: pd.DataFrame) -> None:
+    from studies.report import figures, metrics_table
+    from studies.responses import normalize_responses
+    from studies.stats import turing_statistics
+
+    attention = attention_frame(code, db())
+    exclude = st.checkbox("Exclude participants who failed an attention check", value=not attention.empty,
+                          disabled=attention.empty, key="tl_exclude")
+    try:
+        stats = turing_statistics(normalize_responses(frame, source=f"study {code}"),
+                                  attention=attention if exclude and not attention.empty else None)
+    except StudyError as exc:
+        st.error(str(exc))
+        return
+    figs = figures(stats)
+    c1, c2, c3, c4 = st.columns(4)
+    acc_ci = stats.get("accuracy_ci") or [None, None]
+    c1.metric("Accuracy", "n/a" if stats.get("accuracy") is None else f"{stats['accuracy']:.3f}",
+              help=None if acc_ci[0] is None else f"95% Wilson CI [{acc_ci[0]:.3f}, {acc_ci[1]:.3f}]")
+    bt = stats.get("binomial_test") or {}
+    c2.metric("Binomial p (vs 0.5)", "n/a" if bt.get("p_value") is None else f"{bt['p_value']:.4g}")
+    c3.metric("d′", "n/a" if stats.get("d_prime") is None else f"{stats['d_prime']:.2f}")
+    c4.metric("Answers / participants", f"{stats['n_answers']} / {stats['n_participants']}")
+    st.subheader("Confusion matrix")
+    st.caption("Rows: truth; columns: what participants answered. \"computer\" is the positive class.")
+    st.plotly_chart(figs["confusion_matrix"], width="stretch", key="tl_fig_cm")
+    st.subheader("Metrics with confidence intervals")
+    st.dataframe(metrics_table(stats), hide_index=True, width="stretch")
+    if stats.get("per_model"):
+        st.plotly_chart(figs["per_model"], width="stretch", key="tl_fig_model")
+    if stats.get("per_group"):
+        st.plotly_chart(figs["per_group"], width="stretch", key="tl_fig_group")
+    st.subheader("Per participant")
+    participants = pd.DataFrame((stats.get("per_participant") or {}).get("participants", []))
+    st.dataframe(participants, hide_index=True, width="stretch")
+    st.plotly_chart(figs["per_participant"], width="stretch", key="tl_fig_pp")
+    ex = stats.get("exclusions") or {}
+    st.caption(f"Excluded participants: {ex.get('n_excluded', 0)} (rule: {ex.get('rule', '')}).")
+    st.download_button("Download stats.json", json.dumps(stats, indent=2), file_name=f"{code}_stats.json",
+                       mime="application/json", key="tl_dl_stats")
+
+
+def _other(test_type: str, frame: pd.DataFrame) -> None:
+    from studies import stats as S
+
+    try:
+        stats = (S.preference_statistics(frame) if test_type == "ab-preference" else S.rating_statistics(frame))
+    except StudyError as exc:
+        st.error(str(exc))
+        return
+    st.json(stats, expanded=1)
+
+
+def main() -> None:
+    require_admin()
+    st.title("Results")
+    rows = engine.list_studies(db())
+    if not rows:
+        st.info("No studies yet: create one on the Studies page.")
+        return
+    codes = [r["code"] for r in rows]
+    labels = {r["code"]: f"{r['code']} – {r['title']}" for r in rows}
+    code = st.selectbox("Study", codes, index=len(codes) - 1, format_func=labels.get, key="tl_results_code")
+    counts = engine.progress(code, db())
+    st.caption(f"{counts['started']} participants started, {counts['completed']} completed, "
+               f"{counts['answers']} answers stored.")
+    info = engine.study_info(code, db())
+    frame = responses_frame(code, db())
+    st.download_button("Download responses.csv", frame.to_csv(index=False).encode("utf-8"),
+                       file_name=f"{code}_responses.csv", mime="text/csv", key="tl_dl_csv",
+                       disabled=frame.empty)
+    if frame.empty:
+        st.info("No answers yet (practice trials and attention checks are not counted here).")
+        return
+    if info["test_type"] == "turing":
+        _turing(code, frame)
+    else:
+        _other(info["test_type"], frame)
+
+
+main()

@@ -1,0 +1,71 @@
+"""Fixtures of the app tests: a small study in a temp SQLite DB, and (browser tests) a live server + Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.live_server import CHROMIUM_ARGS, start_server, stop_server
+from tests.app.study_fixture import make_study
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A 6-trial turing study (1 s clips, full playback required) in its own SQLite DB."""
+    folder = tmp_path_factory.mktemp("study")
+    url = f"sqlite:///{folder / 'studies.db'}"
+    code = make_study(folder, url, trials=6, clip_seconds=1.0)
+    return {"code": code, "db_url": url, "folder": str(folder)}
+
+
+@pytest.fixture
+def app_env(study: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment of an in-process AppTest: the study DB and a known researcher password."""
+    monkeypatch.setenv("TUNELAB_DB_URL", study["db_url"])
+    monkeypatch.setenv("TUNELAB_ADMIN_PASSWORD", PASSWORD)
+    monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(Path(study["folder"]) / "media"))
+    return study
+
+
+@pytest.fixture(scope="session")
+def server(study: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live app server on a free port, using the study's DB; yields its base URL."""
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    proc, base = start_server({"TUNELAB_DB_URL": study["db_url"], "TUNELAB_ADMIN_PASSWORD": PASSWORD,
+                               "TUNELAB_MEDIA_DIR": str(Path(study["folder"]) / "media")}, log)
+    try:
+        yield base
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Debian's Chromium driven by playwright, with a fresh user-data-dir (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(str(profile), executable_path="/usr/bin/chromium",
+                                                   headless=True, args=CHROMIUM_ARGS,
+                                                   viewport={"width": 1100, "height": 900})
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+
+
+@pytest.fixture
+def page(browser_context: object) -> Iterator[object]:
+    """A fresh tab of the shared browser."""
+    tab = browser_context.new_page()  # type: ignore[attr-defined]
+    try:
+        yield tab
+    finally:
+        tab.close()

@@ -1,0 +1,185 @@
+"""AppTest of the router and the researcher pages: login gate, studies, results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from studies import engine
+from tests.app.conftest import PASSWORD
+from tests.app.study_fixture import MODEL, make_study, write_midi, write_study
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTER = str(ROOT / "streamlit_app.py")
+PAGES = ROOT / "app_pages"
+
+
+def _page(name: str) -> AppTest:
+    return AppTest.from_file(str(PAGES / name), default_timeout=30)
+
+
+def _login(at: AppTest, password: str = PASSWORD) -> AppTest:
+    at.text_input(key="tl_password").input(password)
+    at.button[0].click()  # the form's submit button
+    return at.run()
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in [*at.title, *at.markdown, *at.caption, *at.info, *at.warning,
+                                            *at.error, *at.success])
+
+
+def _answer_all(code: str, url: str, external_id: str, answer: str) -> None:
+    session = engine.start_or_resume(code, external_id, url)
+    while (view := engine.current_trial(session.participant_id, url)) is not None:
+        engine.submit_answer(session.participant_id, view.position, answer, db=url)
+
+
+@pytest.mark.parametrize("page", ["studies.py", "results.py", "score.py", "generate.py"])
+def test_wrong_password_sees_nothing(app_env: dict[str, str], page: str) -> None:
+    at = _page(page).run()
+    assert at.title[0].value == "Researcher login"
+    _login(at, "not the password")
+    assert "Wrong password" in at.error[0].value
+    assert not at.dataframe and not at.get("plotly_chart") and not at.selectbox and not at.get("file_uploader")
+    assert at.title[0].value == "Researcher login" and len(at.title) == 1
+
+
+def test_without_configured_password_pages_explain_and_show_nothing(app_env: dict[str, str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TUNELAB_ADMIN_PASSWORD")
+    at = _page("results.py").run()
+    assert "No researcher password is set" in at.warning[0].value
+    assert "TUNELAB_ADMIN_PASSWORD" in _texts(at)
+    assert not at.text_input and not at.dataframe and not at.selectbox
+
+
+def test_router_adds_researcher_pages_only_after_login(app_env: dict[str, str]) -> None:
+    at = AppTest.from_file(ROUTER, default_timeout=30).run()
+    assert not at.exception
+    assert "study link" in at.info[0].value  # default page: participant, no study in the URL
+    with pytest.raises(ValueError, match="Known pages"):  # not registered in st.navigation before login
+        at.switch_page(str(PAGES / "results.py"))
+    at.switch_page(str(PAGES / "login.py")).run()
+    _login(at)
+    assert at.session_state["tl_admin"] is True
+    at.switch_page(str(PAGES / "results.py")).run()
+    assert not at.exception
+    assert at.title[0].value == "Results"
+
+
+def test_results_page_shows_statistics_and_export(app_env: dict[str, str], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    code = make_study(tmp_path, url, trials=4, clip_seconds=1.0)
+    _answer_all(code, url, "r1", "human")
+    _answer_all(code, url, "r2", "computer")
+    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    at = _page("results.py").run()
+    _login(at)
+    assert not at.exception
+    assert at.title[0].value == "Results"
+    assert "8 answers stored" in _texts(at)
+    assert len(at.get("plotly_chart")) >= 3  # confusion matrix, per model, per group, per participant
+    metrics = at.dataframe[0].value
+    acc = metrics.loc[metrics["metric"] == "accuracy", "value"].iloc[0]
+    assert acc == "0.500"  # one participant always right on human, the other on computer → 4/8
+    per_part = at.dataframe[1].value
+    assert sorted(per_part["accuracy"]) == [0.5, 0.5]
+    assert [m.label for m in at.metric][0] == "Accuracy"
+    assert at.get("download_button")  # CSV + JSON exports
+    assert MODEL in at.get("plotly_chart")[1].proto.spec  # the per-model bar names the model (researcher view)
+
+
+def test_studies_page_creates_closes_and_links(app_env: dict[str, str], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'create.db'}"
+    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(tmp_path / "media"))
+    spec = write_study(tmp_path / "src", trials=4, clip_seconds=1.0, title="Created from the page")
+    at = _page("studies.py").run()
+    _login(at)
+    assert not at.exception and at.title[0].value == "Studies"
+    at.text_input(key="tl_spec_path").input(str(spec))
+    at.button(key="tl_create_file").click().run()
+    assert not at.exception
+    assert "Study created" in at.success[0].value
+    [study] = engine.list_studies(url)
+    assert study["title"] == "Created from the page" and study["status"] == "open"
+    code = study["code"]
+    assert any(f"?study={code}&PROLIFIC_PID=" in c.value for c in at.code)
+    at.button(key="tl_close").click().run()
+    assert engine.list_studies(url)[0]["status"] == "closed"
+    with pytest.raises(Exception, match="closed"):
+        engine.start_or_resume(code, "late", url)
+
+
+def test_studies_page_reports_a_bad_study_file(app_env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('title = "x"\n', encoding="utf-8")
+    at = _page("studies.py").run()
+    _login(at)
+    at.text_input(key="tl_spec_path").input(str(bad))
+    at.button(key="tl_create_file").click().run()
+    assert "was not created" in at.error[0].value and "bad.toml" in at.error[0].value
+
+
+def test_studies_page_creates_a_study_from_uploaded_midi(app_env: dict[str, str], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.delta_generator import DeltaGenerator
+
+    url = f"sqlite:///{tmp_path / 'upload.db'}"
+    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(tmp_path / "media"))
+    src = tmp_path / "src"
+    src.mkdir()
+
+    class Fake:
+        def __init__(self, name: str, root: int) -> None:
+            self.name = name
+            self._data = write_midi(src / name, root).read_bytes()
+            self.size = len(self._data)
+
+        def getvalue(self) -> bytes:
+            return self._data
+
+    files = {"Human MIDI files": [Fake(f"h{i}.mid", 60 + i) for i in range(3)],
+             "Computer MIDI files": [Fake(f"c{i}.mid", 64 + i) for i in range(3)]}
+    real = DeltaGenerator.file_uploader
+    # AppTest cannot drive st.file_uploader: the two uploaders of the form return these files instead.
+    monkeypatch.setattr(DeltaGenerator, "file_uploader",
+                        lambda self, label, *a, **k: files[label] if label in files else real(self, label, *a, **k))
+    at = _page("studies.py").run()
+    _login(at)
+    at.number_input(key="tl_up_trials").set_value(4)
+    at.number_input(key="tl_up_clip").set_value(1.0)
+    at.number_input(key="tl_up_attention").set_value(0)
+    at.text_input(key="tl_up_model").input("MODEL_uploaded_gru")
+    at.button(key="tl_up_create").click().run()
+    assert not at.exception
+    assert "Study created" in at.success[0].value, [e.value for e in at.error]
+    [study] = engine.list_studies(url)
+    spec = engine.study_spec(study["code"], url)
+    assert [(s.kind, s.model, len(s.files())) for s in spec.stimulus_sets] == [("human", "", 3),
+                                                                             ("computer", "MODEL_uploaded_gru", 3)]
+    assert spec.trials_per_participant == 4 and spec.clip_seconds == 1.0
+
+
+def test_generate_placeholder_after_login(app_env: dict[str, str]) -> None:
+    at = _page("generate.py").run()
+    _login(at)
+    assert at.title[0].value == "Generate music"
+    assert "python -m generation --help" in at.info[0].value
+
+
+def test_password_from_streamlit_secrets(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TUNELAB_ADMIN_PASSWORD")
+    at = _page("results.py")
+    at.secrets["admin_password"] = "from-secrets"
+    at.run()
+    _login(at, PASSWORD)  # the env password no longer counts
+    assert "Wrong password" in at.error[0].value
+    _login(at, "from-secrets")
+    assert at.title[0].value == "Results"
