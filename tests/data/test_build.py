@@ -61,7 +61,7 @@ def test_essen_build_keeps_abc_text_and_rebuild_is_a_fast_noop(tmp_path):
 
     t0 = time.perf_counter()
     build_corpus("essen-folk", out_dir=out, limit=3, seed=2)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # a rebuild parses with music21 (seconds); a no-op does not
     assert ((out / "manifest.json").read_bytes(), (out / "manifest.json").stat().st_mtime_ns) == before
 
     build_corpus("essen-folk", out_dir=out, limit=3, seed=5)  # another seed: rebuilt
