@@ -111,6 +111,8 @@ class Piece:
 
 
 def _quarters_to_seconds(quarters: np.ndarray, tempos: np.ndarray) -> np.ndarray:
+    if len(tempos) == 1:  # one tempo for the whole piece (most files)
+        return quarters * (60.0 / tempos[0, 1])
     positions, bpm = tempos[:, 0], tempos[:, 1]
     seconds_at_change = np.concatenate([[0.0], np.cumsum(np.diff(positions) * 60.0 / bpm[:-1])])
     segment = np.searchsorted(positions, quarters, side="right") - 1
@@ -229,52 +231,48 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
     tempos = _tempo_map(score, path, tpq, config)
     time_signatures = _time_signatures(score, path, tpq)
 
-    columns: dict[str, list[np.ndarray]] = {key: [] for key in ("time", "duration", "pitch", "velocity")}
-    programs, drums, tracks = [], [], []
-    for index, track in enumerate(score.tracks):
-        notes = track.notes.numpy()
-        count = len(notes["time"])
-        if count == 0:
-            continue
-        for key in columns:
-            columns[key].append(notes[key])
-        programs.append(np.full(count, track.program, dtype=np.int16))
-        drums.append(np.full(count, bool(track.is_drum)))
-        tracks.append(np.full(count, index, dtype=np.int16))
-    if not programs:
+    arrays = [(index, track, track.notes.numpy()) for index, track in enumerate(score.tracks)]
+    arrays = [(index, track, notes) for index, track, notes in arrays if len(notes["time"])]
+    if not arrays:
         raise MidiError(path, "the file has no notes (no note-on with a matching note-off)")
-
-    start_ticks = np.concatenate(columns["time"]).astype(np.float64)
-    duration_ticks = np.concatenate(columns["duration"]).astype(np.float64)
-    pitch = np.concatenate(columns["pitch"]).astype(np.int16)
-    velocity = np.concatenate(columns["velocity"]).astype(np.int16)
-    program = np.concatenate(programs)
-    is_drum = np.concatenate(drums)
-    track_index = np.concatenate(tracks)
+    counts = [len(notes["time"]) for _, _, notes in arrays]
+    start_ticks = np.concatenate([notes["time"] for _, _, notes in arrays]).astype(np.int64)
+    duration_ticks = np.concatenate([notes["duration"] for _, _, notes in arrays]).astype(np.int64)
+    pitch = np.concatenate([notes["pitch"] for _, _, notes in arrays]).astype(np.int16)
+    velocity = np.concatenate([notes["velocity"] for _, _, notes in arrays]).astype(np.int16)
+    program = np.repeat(np.array([track.program for _, track, _ in arrays], dtype=np.int16), counts)
+    is_drum = np.repeat(np.array([bool(track.is_drum) for _, track, _ in arrays]), counts)
+    track_index = np.repeat(np.array([index for index, _, _ in arrays], dtype=np.int16), counts)
 
     keep = (duration_ticks > 0) & (velocity > 0)
-    if config.require_pitched and not np.any(keep & ~is_drum):
-        if np.any(keep & is_drum):
-            raise MidiError(path, "the file has only drum notes (channel 10): nothing pitched to score")
-        raise MidiError(path, "the file has no notes of positive length")
-    if not np.any(keep):
-        raise MidiError(path, "the file has no notes of positive length")
+    if not keep.all():
+        if config.require_pitched and not np.any(keep & ~is_drum):
+            if np.any(keep & is_drum):
+                raise MidiError(path, "the file has only drum notes (channel 10): nothing pitched to score")
+            raise MidiError(path, "the file has no notes of positive length")
+        if not np.any(keep):
+            raise MidiError(path, "the file has no notes of positive length")
+        start_ticks, duration_ticks, pitch, velocity = (start_ticks[keep], duration_ticks[keep], pitch[keep],
+                                                         velocity[keep])
+        program, is_drum, track_index = program[keep], is_drum[keep], track_index[keep]
+    elif config.require_pitched and is_drum.all():
+        raise MidiError(path, "the file has only drum notes (channel 10): nothing pitched to score")
 
-    start = start_ticks[keep] / tpq
-    end = (start_ticks[keep] + duration_ticks[keep]) / tpq
-    order = np.lexsort((pitch[keep], start))
-    start, end = start[order], end[order]
+    order = np.argsort(start_ticks * 128 + pitch, kind="stable")  # by start, then pitch
+    start_ticks, end_ticks = start_ticks[order], start_ticks[order] + duration_ticks[order]
+    start, end = start_ticks / tpq, end_ticks / tpq
+    seconds = _quarters_to_seconds(np.concatenate([start, end]), tempos)
     return Piece(
         path=path,
-        pitch=pitch[keep][order],
+        pitch=pitch[order],
         start=start,
         end=end,
-        start_seconds=_quarters_to_seconds(start, tempos),
-        end_seconds=_quarters_to_seconds(end, tempos),
-        velocity=velocity[keep][order],
-        program=program[keep][order],
-        is_drum=is_drum[keep][order],
-        track=track_index[keep][order],
+        start_seconds=seconds[: start.size],
+        end_seconds=seconds[start.size:],
+        velocity=velocity[order],
+        program=program[order],
+        is_drum=is_drum[order],
+        track=track_index[order],
         ticks_per_quarter=tpq,
         tempos=tempos,
         time_signatures=time_signatures,
