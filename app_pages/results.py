@@ -42,7 +42,9 @@ def _turing(code: str, frame: pd.DataFrame) -> None:
     st.caption("Rows: truth; columns: what participants answered. \"computer\" is the positive class.")
     st.plotly_chart(figs["confusion_matrix"], width="stretch", key="tl_fig_cm")
     st.subheader("Metrics with confidence intervals")
-    st.dataframe(metrics_table(stats), hide_index=True, width="stretch")
+    table = metrics_table(stats)
+    st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 3)  # every row visible
+    st.caption("CIs: 95% Wilson score intervals; binomial: exact two-sided test of accuracy against 0.5.")
     if stats.get("per_model"):
         st.plotly_chart(figs["per_model"], width="stretch", key="tl_fig_model")
     if stats.get("per_group"):

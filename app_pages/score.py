@@ -26,6 +26,7 @@ MAX_ZIP_MB = 100.0
 MIDI_SUFFIXES = (".mid", ".midi")
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 MAX_ROLL_NOTES = 3000  # piano roll draws at most this many notes
+ROLL_WINDOW_S = 12.0  # seconds of the piano roll shown at first
 
 
 def extract_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
@@ -128,15 +129,21 @@ def piano_roll(piece: Any, segments: list[Any], title: str) -> Any:
                            name="notes"))
     top = int(piece.pitch[:n].max()) + 3 if n else 72
     end = float(start[-1] + dur[-1]) if n else 0.0
+    previous = None
     for seg in segments:
         if seg.start_seconds > end:
             break
+        if seg.label == previous:  # label chord changes only: repeated labels crowd the roll
+            continue
+        previous = seg.label
         fig.add_vline(x=seg.start_seconds, line_width=0.5, line_color="#bbb")
         if seg.label != "N":
             fig.add_annotation(x=seg.start_seconds, y=top, text=seg.label, showarrow=False, xanchor="left",
                                textangle=-45, font={"size": 10})
+    # show the first ROLL_WINDOW_S seconds; the range slider below the roll scrolls through the rest
+    fig.update_xaxes(range=[0.0, min(max(end, 1.0), ROLL_WINDOW_S)], rangeslider={"visible": end > ROLL_WINDOW_S})
     fig.update_layout(title=title, xaxis_title="time (s)", yaxis_title="MIDI pitch", bargap=0,
-                      height=480, showlegend=False)
+                      height=520, showlegend=False)
     if n < piece.n_notes:
         fig.add_annotation(text=f"first {n} of {piece.n_notes} notes", xref="paper", yref="paper", x=1, y=1.08,
                            showarrow=False)
@@ -245,6 +252,7 @@ def _show(result: dict[str, Any]) -> None:
 
 def main() -> None:
     require_admin()
+    st.set_page_config(layout="wide")  # the feature grid has four plots a row; centered clips their titles
     st.title("Score MIDI")
     files = st.file_uploader("MIDI files or a zip of them", type=["mid", "midi", "zip"], accept_multiple_files=True,
                              key="tl_score_upload",

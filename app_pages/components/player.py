@@ -4,8 +4,8 @@ The clip travels as base64 inside the component's JSON data and the browser turn
 so neither the page HTML nor any media URL carries a file, set or model name (the usual leak of web
 listening tests: webMUSHRA/BeaqleJS serve ``/audio/<condition>.wav``). The ``<audio>`` element reports
 ``play``, ``pause`` and ``ended`` events back to Python through ``setStateValue``; with
-``require_full`` the participant cannot seek past the furthest point heard, so ``ended`` means "heard to
-the end".
+``require_full`` the participant cannot seek past the furthest point heard nor change the playback rate,
+so ``ended`` means "heard to the end".
 
 State returned to Python (``result.log``): ``{"ended": bool, "events": [{"type", "t_ms", "at_s"}, ...]}``
 where ``t_ms`` is milliseconds since the player was shown and ``at_s`` the playback position in seconds.
@@ -56,6 +56,10 @@ export default function(component) {
     };
     audio.ontimeupdate = () => {
         if (!audio.seeking && audio.currentTime > furthest) { furthest = audio.currentTime; }
+    };
+    // no fast-forward either: "heard to the end" means at normal speed
+    audio.onratechange = () => {
+        if (data.require_full && !ended && audio.playbackRate !== 1) { audio.playbackRate = 1; }
     };
     audio.onseeking = () => {
         if (data.require_full && !ended && audio.currentTime > furthest + 0.25) {

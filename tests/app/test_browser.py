@@ -73,7 +73,16 @@ def test_trial_page_and_media_reveal_no_names(page, server: str, study: dict[str
         f if isinstance(f, bytes) else f.encode())))
     _start(page, server, study["code"], "browser-blind")
     page.get_by_text("Trial 1 of 6").wait_for(timeout=20_000)
-    page.locator("audio.tl-audio").evaluate("a => a.play()")
+    audio = page.locator("audio.tl-audio")
+    audio.evaluate("a => new Promise(r => { if (a.duration > 0) r(); else a.onloadedmetadata = () => r(); })")
+    # full playback required: no fast-forward (rate snaps back to 1) and no seeking past the furthest point heard
+    rate = audio.evaluate("a => new Promise(r => { a.addEventListener('ratechange', () => setTimeout(() =>"
+                          " r(a.playbackRate), 0), {once: true}); a.playbackRate = 8; })")
+    assert rate == 1
+    at = audio.evaluate("a => new Promise(r => { a.addEventListener('seeked', () => setTimeout(() =>"
+                        " r(a.currentTime), 50), {once: true}); a.currentTime = a.duration * 0.9; })")
+    assert at < 0.3
+    audio.evaluate("a => a.play()")
     _human_buttons(page, disabled=False)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "trial_page.png"), full_page=True)

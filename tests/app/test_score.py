@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -93,4 +94,7 @@ def test_broken_midi_gives_a_per_file_error_and_good_files_are_scored(app_env: d
     assert len(at.get("download_button")) == 2
     chords = at.dataframe[-1].value
     assert list(chords["chord"][:4]) == ["C:maj", "G:maj", "A:min", "F:maj"]  # good1.mid, shown first
+    roll = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    labels = [a["text"] for a in roll["layout"]["annotations"]]
+    assert labels == ["C:maj", "G:maj", "A:min", "F:maj"]  # one label per chord change, not per beat
     assert set(at.selectbox(key="tl_chord_file").options) == {"good1.mid", "good2.mid", "good3.mid"}
