@@ -51,7 +51,14 @@ def _turing(code: str, frame: pd.DataFrame) -> None:
         st.plotly_chart(figs["per_group"], width="stretch", key="tl_fig_group")
     st.subheader("Per participant")
     participants = pd.DataFrame((stats.get("per_participant") or {}).get("participants", []))
+    people = engine.participants_frame(code, db())
+    if not participants.empty:
+        participants = participants.merge(people[["participant", "external_id", "completion_code"]],
+                                          on="participant", how="left")
     st.dataframe(participants, hide_index=True, width="stretch")
+    st.download_button("Download participants.csv (external ids and completion codes, for payments)",
+                       people.to_csv(index=False).encode("utf-8"),
+                       file_name=f"{code}_participants.csv", mime="text/csv", key="tl_dl_participants")
     st.plotly_chart(figs["per_participant"], width="stretch", key="tl_fig_pp")
     ex = stats.get("exclusions") or {}
     st.caption(f"Excluded participants: {ex.get('n_excluded', 0)} (rule: {ex.get('rule', '')}).")

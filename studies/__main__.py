@@ -63,6 +63,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     df.to_csv(args.csv, index=False)
     if args.attention is not None:
         engine.attention_frame(args.study_id, args.db).to_csv(args.attention, index=False)
+    if args.participants is not None:
+        engine.participants_frame(args.study_id, args.db).to_csv(args.participants, index=False)
     print(f"{len(df)} answers written to {args.csv}", file=sys.stderr)
     return 0
 
@@ -78,6 +80,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     attention.to_csv(out / "attention.csv", index=False)
+    engine.participants_frame(args.study_id, args.db).to_csv(out / "participants.csv", index=False)
     if spec.test_type == "turing":
         from studies.report import write_report
 
@@ -174,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write the attention-check results (participant, position, expected, answer, passed)",
     )
+    p.add_argument(
+        "--participants",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write one row per participant: the opaque id used in the answers, the external id "
+        "(e.g. PROLIFIC_PID, to approve payments), started, completed, completion code, answers stored",
+    )
     p.add_argument("--db", default=None, help=DB_HELP)
     p.set_defaults(func=_cmd_export)
 
@@ -182,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="statistics and an HTML report of a study",
         description="Compute the statistics of a study straight from the database (participants "
         "who failed an attention check are excluded) and write report.html, "
-        "stats.json, responses.csv and attention.csv into DIR.",
+        "stats.json, responses.csv, attention.csv and participants.csv into DIR.",
     )
     p.add_argument("study_id", metavar="STUDY_ID", help="the study code printed by `create`")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")

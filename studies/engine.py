@@ -60,7 +60,7 @@ def dispose_engines() -> None:
     _ENGINES.clear()
 
 
-_RESULTS = ("responses_frame", "attention_frame", "TURING_COLUMNS")
+_RESULTS = ("responses_frame", "attention_frame", "participants_frame", "TURING_COLUMNS")
 
 
 def __getattr__(name: str) -> Any:

@@ -25,7 +25,8 @@ def _fmt(x: Any, digits: int = 3) -> str:
     if x is None:
         return "n/a"
     if isinstance(x, float):
-        return f"{x:.{digits}f}"
+        text = f"{x:.{digits}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
     return str(x)
 
 
@@ -51,7 +52,8 @@ def metrics_table(stats: dict[str, Any]) -> pd.DataFrame:
                  "ci": ""})
     kappa = stats.get("fleiss_kappa") or {}
     rows.append({"metric": "Fleiss' kappa", "value": _fmt(kappa.get("kappa")),
-                 "ci": f"{kappa.get('n_stimuli', 0)} stimuli x {kappa.get('n_raters')} raters"})
+                 "ci": (f"{kappa['n_stimuli']} stimuli x {kappa['n_raters']} raters" if kappa.get("n_raters")
+                        else "no stimulus was rated by two or more participants")})
     return pd.DataFrame(rows).rename(columns={"ci": "CI / detail"})
 
 

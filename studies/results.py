@@ -20,6 +20,7 @@ PREFERENCE_COLUMNS = ["participant", "stimulus_a", "stimulus_b", "condition_a", 
                       "group_a", "group_b", "model_a", "model_b", "response_ms"]
 RATING_COLUMNS = ["participant", "stimulus", "condition", "rating", "truth", "group", "model", "response_ms"]
 ATTENTION_COLUMNS = ["participant", "position", "expected", "answer", "passed"]
+PARTICIPANT_COLUMNS = ["participant", "external_id", "started", "completed", "completion_code", "answers"]
 
 
 def _row(test_type: str, r: dict[str, Any], a: dict[str, Any], b: Any) -> dict[str, Any]:
@@ -66,3 +67,18 @@ def attention_frame(code: str, db: Db = None) -> pd.DataFrame:
     return pd.DataFrame([{"participant": r["participant_id"], "position": r["position"],
                           "expected": r["expected"], "answer": r["answer"], "passed": bool(r["passed"])}
                          for r in rows], columns=ATTENTION_COLUMNS)
+
+
+def participants_frame(code: str, db: Db = None) -> pd.DataFrame:
+    """One row per participant: the opaque id used in the responses, the external id (e.g. PROLIFIC_PID, to
+    approve payments), start and completion times (UTC), the completion code handed out, and answers stored."""
+    engine = get_engine(db)
+    study = study_row(code, db)
+    answered: dict[str, int] = {}
+    for row in storage.answer_rows(engine, study["id"]):
+        answered[row["participant_id"]] = answered.get(row["participant_id"], 0) + 1
+    rows = [{"participant": p["id"], "external_id": p["external_id"], "started": p["started"],
+             "completed": p["completed"], "completion_code": p["completion_code"],
+             "answers": answered.get(p["id"], 0)}
+            for p in storage.study_participants(engine, study["id"])]
+    return pd.DataFrame(rows, columns=PARTICIPANT_COLUMNS)

@@ -443,6 +443,12 @@ def mark_completed(engine: Engine, participant_id: str, code: str) -> str:
 # --- results -------------------------------------------------------------------------------------------
 
 
+def study_participants(engine: Engine, study_id: int) -> list[dict[str, Any]]:
+    """Every participant of a study (opaque id, external id, started, completed, completion code), by start."""
+    return _read(engine, select(participants).where(participants.c.study_id == study_id)
+                 .order_by(participants.c.started, participants.c.id))
+
+
 def progress_counts(engine: Engine, study_id: int) -> dict[str, int]:
     """Participants started/completed and answers stored for a study."""
     with engine.connect() as conn:

@@ -35,6 +35,7 @@ def _answer_all(code: str, url: str, external_id: str, answer: str) -> None:
     session = engine.start_or_resume(code, external_id, url)
     while (view := engine.current_trial(session.participant_id, url)) is not None:
         engine.submit_answer(session.participant_id, view.position, answer, db=url)
+    engine.completion_code(session.participant_id, url)  # as the finished page does
 
 
 @pytest.mark.parametrize("page", ["studies.py", "results.py", "score.py", "generate.py"])
@@ -88,6 +89,8 @@ def test_results_page_shows_statistics_and_export(app_env: dict[str, str], tmp_p
     assert acc == "0.500"  # one participant always right on human, the other on computer → 4/8
     per_part = at.dataframe[1].value
     assert sorted(per_part["accuracy"]) == [0.5, 0.5]
+    assert sorted(per_part["external_id"]) == ["r1", "r2"]  # the ids a researcher pays by
+    assert per_part["completion_code"].notna().all()
     assert [m.label for m in at.metric][0] == "Accuracy"
     assert at.get("download_button")  # CSV + JSON exports
     assert MODEL in at.get("plotly_chart")[1].proto.spec  # the per-model bar names the model (researcher view)

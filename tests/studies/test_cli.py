@@ -66,7 +66,12 @@ def test_create_export_report(db_url, tmp_path, capsys, make_study_dict):
 
     csv = tmp_path / "export" / "responses.csv"
     att = tmp_path / "export" / "attention.csv"
-    assert main(["export", code, "--csv", str(csv), "--attention", str(att), "--db", db_url]) == 0
+    who = tmp_path / "export" / "participants.csv"
+    assert main(["export", code, "--csv", str(csv), "--attention", str(att), "--participants", str(who),
+                 "--db", db_url]) == 0
+    participants = pd.read_csv(who)
+    assert sorted(participants["external_id"]) == ["PROLIFIC_0", "PROLIFIC_1", "PROLIFIC_2"]
+    assert participants["completion_code"].notna().all() and participants["answers"].tolist() == [5, 5, 5]
     df = pd.read_csv(csv)
     assert list(df.columns) == E.TURING_COLUMNS and len(df) == 12
     assert (df["truth"] == df["answer"]).sum() == 8
@@ -80,6 +85,7 @@ def test_create_export_report(db_url, tmp_path, capsys, make_study_dict):
     assert stats["n_participants"] == 2 and stats["n_answers"] == 8 and stats["accuracy"] == 1.0
     assert stats["exclusions"]["n_excluded"] == 1
     assert "<html>" in (report / "report.html").read_text()
+    assert len(pd.read_csv(report / "participants.csv")) == 3
 
     assert main(["stats", "--responses", str(csv)]) == 0
     assert json.loads(capsys.readouterr().out)["n_answers"] == 12

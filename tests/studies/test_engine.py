@@ -297,3 +297,24 @@ def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
     again = E.create_study(tmp_path / "study.toml", db, media_dir=tmp_path / "media", progress=False)
     ids = {r["id"] for r in storage.study_stimuli(eng, storage.get_study(eng, again)["id"])}
     assert len(ids) == 4 and not ids & {r["id"] for r in rows}
+
+
+def test_participants_frame_links_opaque_ids_to_external_ids_and_codes(db_url, tmp_path, make_fake_study):
+    code = make_fake_study(tmp_path, db_url, SETS)
+    done = E.start_or_resume(code, "PROLIFIC-AAA", db_url)
+    answer_all(done.participant_id, db_url)
+    finished_code = E.completion_code(done.participant_id, db_url)
+    halfway = E.start_or_resume(code, "PROLIFIC-BBB", db_url)
+    E.submit_answer(halfway.participant_id, 0, "computer", db=db_url)
+    frame = E.participants_frame(code, db_url)
+    assert list(frame.columns) == ["participant", "external_id", "started", "completed", "completion_code", "answers"]
+    by_external = frame.set_index("external_id")
+    assert by_external.loc["PROLIFIC-AAA", "participant"] == done.participant_id
+    assert by_external.loc["PROLIFIC-AAA", "completion_code"] == finished_code
+    assert by_external.loc["PROLIFIC-AAA", "answers"] == 4
+    assert by_external.loc["PROLIFIC-BBB", "answers"] == 1
+    assert by_external["completed"].isna().tolist() == [False, True]
+    assert by_external["completion_code"].isna().tolist() == [False, True]
+    # the responses use the same opaque ids, so the two frames join
+    responses = E.responses_frame(code, db_url)
+    assert set(responses["participant"]) == set(frame["participant"])

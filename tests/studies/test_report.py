@@ -47,6 +47,17 @@ def test_metrics_table_marks_undefined_values() -> None:
     assert table.loc["precision", "CI / detail"] == ""
     assert table.loc["accuracy", "CI / detail"].startswith("[")
     assert table.loc["binomial p (accuracy vs 0.5)", "value"] == "1.0000"  # 1 of 1 correct: p = 1
+    assert table.loc["Fleiss' kappa", "CI / detail"] == "no stimulus was rated by two or more participants"
+
+
+def test_metrics_table_writes_no_negative_zero() -> None:
+    # hits 2/4 and false alarms 2/4: d' = 0 and criterion = 0 exactly (up to rounding), never "-0.000"
+    rows = [{"participant": p, "stimulus": f"{p}{s}", "truth": t, "answer": a}
+            for p in ("p1", "p2") for s, (t, a) in enumerate([("computer", "computer"), ("computer", "human"),
+                                                              ("human", "computer"), ("human", "human")])]
+    table = metrics_table(turing_statistics(pd.DataFrame(rows))).set_index("metric")
+    assert table.loc["criterion", "value"] == "0.000" and table.loc["d_prime", "value"] == "0.000"
+    assert table.loc["Fleiss' kappa", "CI / detail"] == "no stimulus was rated by two or more participants"
 
 
 def test_write_report_is_self_contained(tmp_path) -> None:
