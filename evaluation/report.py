@@ -218,8 +218,9 @@ def figures(summary: dict[str, Any]) -> dict[str, Any]:
             )
         )
         heatmap.update_layout(
-            title="Overlap of intra-set (reference) and inter-set distance densities "
-            "(1 = as close as reference pieces are to each other)",
+            title={"text": "Overlap of intra-set and inter-set distance densities<br>"
+                   "<sup>1 = generated pieces are as close to the reference as reference pieces are to each "
+                   "other</sup>"},
             height=max(400, 22 * len(relative_names) + 150),
         )
         out["overlap"] = heatmap
