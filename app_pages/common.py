@@ -2,7 +2,7 @@
 
 Settings (environment first, then ``.streamlit/secrets.toml``):
 
-* ``TUNELAB_DB_URL`` (or the engine's own ``TUNELAB_STUDIES_DB``): SQLAlchemy URL of the studies database;
+* ``TUNELAB_STUDIES_DB``: SQLAlchemy URL of the studies database (the same variable the CLI reads);
   unset → the engine's default SQLite file ``data/studies.db``.
 * ``TUNELAB_ADMIN_PASSWORD`` or ``admin_password`` in secrets: the researcher password. Unset → the
   researcher pages explain how to set one and show nothing.
@@ -20,13 +20,14 @@ import streamlit as st
 
 ADMIN_FLAG = "tl_admin"  # session_state key: True once the researcher password was given in this session
 ENV_PASSWORD = "TUNELAB_ADMIN_PASSWORD"
-ENV_DB_URL = "TUNELAB_DB_URL"
 ENV_MEDIA_DIR = "TUNELAB_MEDIA_DIR"
 
 
 def db_url() -> str | None:
-    """Database URL from ``TUNELAB_DB_URL`` / ``TUNELAB_STUDIES_DB``, or None for the engine's default."""
-    return os.environ.get(ENV_DB_URL) or os.environ.get("TUNELAB_STUDIES_DB") or None
+    """Database URL from ``TUNELAB_STUDIES_DB`` (the engine's own variable), or None for its default file."""
+    from studies.storage import ENV_DB_URL
+
+    return os.environ.get(ENV_DB_URL) or None
 
 
 def media_dir() -> str | None:

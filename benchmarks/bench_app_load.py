@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         url = f"sqlite:///{folder / 'studies.db'}"
         code = make_study(folder, url, n_per_set=max(4, args.trials), trials=args.trials, clip_seconds=1.0)
-        proc, base = start_server({"TUNELAB_DB_URL": url, "TUNELAB_MEDIA_DIR": str(folder / "media")},
+        proc, base = start_server({"TUNELAB_STUDIES_DB": url, "TUNELAB_MEDIA_DIR": str(folder / "media")},
                                   folder / "streamlit.log")
         sampler = RssSampler(proc.pid)
         sampler.start()

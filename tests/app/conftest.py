@@ -27,7 +27,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture
 def app_env(study: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment of an in-process AppTest: the study DB and a known researcher password."""
-    monkeypatch.setenv("TUNELAB_DB_URL", study["db_url"])
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", study["db_url"])
     monkeypatch.setenv("TUNELAB_ADMIN_PASSWORD", PASSWORD)
     monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(Path(study["folder"]) / "media"))
     return study
@@ -37,7 +37,7 @@ def app_env(study: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str,
 def server(study: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live app server on a free port, using the study's DB; yields its base URL."""
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    proc, base = start_server({"TUNELAB_DB_URL": study["db_url"], "TUNELAB_ADMIN_PASSWORD": PASSWORD,
+    proc, base = start_server({"TUNELAB_STUDIES_DB": study["db_url"], "TUNELAB_ADMIN_PASSWORD": PASSWORD,
                                "TUNELAB_MEDIA_DIR": str(Path(study["folder"]) / "media")}, log)
     try:
         yield base

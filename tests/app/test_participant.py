@@ -132,7 +132,7 @@ def test_practice_attention_check_and_confidence(app_env: dict[str, str], tmp_pa
     url = f"sqlite:///{tmp_path / 'conf.db'}"
     code = make_study(tmp_path, url, trials=2, clip_seconds=1.0, allow_confidence=True, practice_trials=1,
                       attention_checks=1, require_full_playback=False)
-    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
     at = _open(code, "conf-1")
     at.checkbox(key="tl_consent_box").check().run()
     at.button(key="tl_consent_go").click().run()
@@ -163,7 +163,7 @@ def test_ab_preference_trial_plays_two_clips_and_stores_the_choice(app_env: dict
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'ab.db'}"
     code = make_study(tmp_path, url, n_per_set=2, trials=2, clip_seconds=1.0, test_type="ab-preference")
-    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
     at = _open(code, "ab-1")
     at.checkbox(key="tl_consent_box").check().run()
     at.button(key="tl_consent_go").click().run()

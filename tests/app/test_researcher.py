@@ -77,7 +77,7 @@ def test_results_page_shows_statistics_and_export(app_env: dict[str, str], tmp_p
     code = make_study(tmp_path, url, trials=4, clip_seconds=1.0)
     _answer_all(code, url, "r1", "human")
     _answer_all(code, url, "r2", "computer")
-    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
     at = _page("results.py").run()
     _login(at)
     assert not at.exception
@@ -99,7 +99,7 @@ def test_results_page_shows_statistics_and_export(app_env: dict[str, str], tmp_p
 def test_studies_page_creates_closes_and_links(app_env: dict[str, str], tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'create.db'}"
-    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
     monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(tmp_path / "media"))
     spec = write_study(tmp_path / "src", trials=4, clip_seconds=1.0, title="Created from the page")
     at = _page("studies.py").run()
@@ -134,7 +134,7 @@ def test_studies_page_creates_a_study_from_uploaded_midi(app_env: dict[str, str]
     from streamlit.delta_generator import DeltaGenerator
 
     url = f"sqlite:///{tmp_path / 'upload.db'}"
-    monkeypatch.setenv("TUNELAB_DB_URL", url)
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
     monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(tmp_path / "media"))
     src = tmp_path / "src"
     src.mkdir()
