@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pretty_midi
@@ -138,25 +139,20 @@ def _music21_key(score, method: str) -> Key:
 
 
 @pytest.fixture(scope="module")
-def chorales(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Key, Key]]:
-    """The first 10 Riemenschneider chorales written to MIDI, with music21's key of each score: its default
-    analysis (``analyze("key")``, Aarden–Essen profiles) and its own Krumhansl–Schmuckler."""
-    from music21 import corpus, environment
+def chorales(chorale_corpus: Path) -> list[tuple[str, Key, Key]]:
+    """The first 10 Riemenschneider chorales (MIDI from the corpus builder), with music21's key of each score:
+    its default analysis (``analyze("key")``, Aarden–Essen profiles) and its own Krumhansl–Schmuckler."""
+    from music21 import converter
 
-    folder = tmp_path_factory.mktemp("chorales")
-    settings = environment.Environment()
-    previous = settings["directoryScratch"]
-    settings["directoryScratch"] = str(folder)  # in memory only: ignore a stale scratch dir in ~/.music21rc
-    try:
-        result = []
-        for name in list(corpus.chorales.Iterator(returnType="filename"))[:10]:
-            score = corpus.parse(name)
-            path = folder / (name.replace("/", "_") + ".mid")
-            score.write("midi", fp=str(path))
-            result.append((str(path), _music21_key(score, "key"), _music21_key(score, "KrumhanslSchmuckler")))
-        return result
-    finally:
-        settings["directoryScratch"] = previous
+    from data import load_manifest
+
+    music21_corpus = Path(converter.__file__).parent.parent / "corpus"
+    result = []
+    for entry in load_manifest(chorale_corpus).entries[:10]:
+        score = converter.parse(music21_corpus / entry.source)
+        result.append((str(chorale_corpus / entry.midi), _music21_key(score, "key"),
+                       _music21_key(score, "KrumhanslSchmuckler")))
+    return result
 
 
 def test_bach_chorales_agree_with_music21(chorales: list[tuple[str, Key, Key]]) -> None:

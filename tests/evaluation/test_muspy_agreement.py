@@ -25,30 +25,16 @@ from tests.evaluation.midi_fixtures_features import (
 )
 
 N_CHORALES = 20
-BUILT_CORPUS = Path(__file__).resolve().parents[2] / "data" / "bach-chorales"
 SHARED = ("n_pitches_used", "n_pitch_classes_used", "pitch_range", "pitch_entropy", "pitch_class_entropy",
           "polyphony", "polyphony_rate")
 
 
 @pytest.fixture(scope="module")
-def chorales(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """20 Bach chorales as MIDI: from data/bach-chorales when built, else written from music21's corpus."""
-    built = sorted(BUILT_CORPUS.rglob("*.mid"))
-    if len(built) >= N_CHORALES:
-        return built[:N_CHORALES]
-    from music21 import corpus
+def chorales(chorale_corpus: Path) -> list[Path]:
+    """20 Bach chorales as MIDI, written by the corpus builder."""
+    from data import corpus_files
 
-    folder = tmp_path_factory.mktemp("chorales")
-    files: list[Path] = []
-    for name in corpus.chorales.Iterator(returnType="filename"):
-        if len(files) == N_CHORALES:
-            break
-        if name.endswith("bwv277"):  # its repeats cannot be expanded for MIDI export (FACTS.md)
-            continue
-        target = folder / (name.replace("/", "_") + ".mid")
-        corpus.parse(name, forceSource=True).write("midi", fp=str(target))
-        files.append(target)
-    return files
+    return corpus_files(chorale_corpus)[:N_CHORALES]
 
 
 def _muspy_music(data: bytes, tmp_path: Path) -> muspy.Music:
