@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages.common import db, require_admin
 from studies import engine
 from studies.errors import StudyError
-from studies.results import attention_frame, responses_frame
+from studies.results import attention_frame, participants_frame, responses_frame
 
 
 def _turing(code: str, frame: pd.DataFrame) -> None:
@@ -51,7 +51,7 @@ def _turing(code: str, frame: pd.DataFrame) -> None:
         st.plotly_chart(figs["per_group"], width="stretch", key="tl_fig_group")
     st.subheader("Per participant")
     participants = pd.DataFrame((stats.get("per_participant") or {}).get("participants", []))
-    people = engine.participants_frame(code, db())
+    people = participants_frame(code, db())
     if not participants.empty:
         participants = participants.merge(people[["participant", "external_id", "completion_code"]],
                                           on="participant", how="left")

@@ -56,31 +56,31 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from studies import engine
+    from studies import results
 
-    df = engine.responses_frame(args.study_id, args.db)
+    df = results.responses_frame(args.study_id, args.db)
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.csv, index=False)
     if args.attention is not None:
-        engine.attention_frame(args.study_id, args.db).to_csv(args.attention, index=False)
+        results.attention_frame(args.study_id, args.db).to_csv(args.attention, index=False)
     if args.participants is not None:
-        engine.participants_frame(args.study_id, args.db).to_csv(args.participants, index=False)
+        results.participants_frame(args.study_id, args.db).to_csv(args.participants, index=False)
     print(f"{len(df)} answers written to {args.csv}", file=sys.stderr)
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from studies import engine, stats
+    from studies import engine, results, stats
 
     spec = engine.study_spec(args.study_id, args.db)
-    df = engine.responses_frame(args.study_id, args.db)
-    attention = engine.attention_frame(args.study_id, args.db)
+    df = results.responses_frame(args.study_id, args.db)
+    attention = results.attention_frame(args.study_id, args.db)
     if df.empty:
         raise StudyError(f"study {args.study_id} has no answers yet; nothing to report")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     attention.to_csv(out / "attention.csv", index=False)
-    engine.participants_frame(args.study_id, args.db).to_csv(out / "participants.csv", index=False)
+    results.participants_frame(args.study_id, args.db).to_csv(out / "participants.csv", index=False)
     if spec.test_type == "turing":
         from studies.report import write_report
 

@@ -3,8 +3,7 @@
 Create a study from its file (render stimuli, store them under opaque ids), open/close it, let a
 participant start or resume, show only what a participant may see, store every answer the moment it is
 given (idempotently), and hand out a completion code once every trial is stored. The answers as
-DataFrames (``responses_frame``, ``attention_frame``, ``TURING_COLUMNS``) live in :mod:`studies.results`
-and are importable from here too.
+DataFrames are in :mod:`studies.results`.
 
 Every function takes ``db``: an SQLAlchemy URL, an :class:`sqlalchemy.Engine`, or None for the default
 database (see :func:`studies.storage.default_url`). Trial positions are 0-based.
@@ -58,19 +57,6 @@ def dispose_engines() -> None:
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
-
-
-_RESULTS = ("responses_frame", "attention_frame", "participants_frame", "TURING_COLUMNS")
-
-
-def __getattr__(name: str) -> Any:
-    """``engine.responses_frame`` etc.: the results helpers of :mod:`studies.results` (imported lazily,
-    since that module imports this one)."""
-    if name in _RESULTS:
-        from studies import results
-
-        return getattr(results, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _random_code(n: int) -> str:

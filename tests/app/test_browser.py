@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from studies import engine
+from studies import engine, results
 from tests.app.conftest import ARTIFACTS, PASSWORD
 from tests.app.study_fixture import SECRETS
 
@@ -54,7 +54,7 @@ def test_participant_clicks_through_six_trials(page, server: str, study: dict[st
     page.get_by_text("Your completion code").wait_for(timeout=20_000)
     completion = page.locator("code").last.inner_text().strip()
     assert re.fullmatch(r"[A-Z0-9]{12}", completion)
-    frame = engine.responses_frame(code, url)
+    frame = results.responses_frame(code, url)
     with engine.get_engine(url).connect() as conn:
         pid = conn.exec_driver_sql("SELECT id FROM participants WHERE external_id = 'browser-p1'").scalar_one()
         events = [e for (e,) in conn.exec_driver_sql(

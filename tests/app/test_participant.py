@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from studies import engine
+from studies import engine, results
 from tests.app.study_fixture import SECRETS, make_study
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "participant.py")
@@ -68,11 +68,11 @@ def test_participant_completes_study_and_every_answer_is_stored(app_env: dict[st
         answers.append(choice)
         assert not at.exception
         # stored before the next trial shows
-        stored = engine.responses_frame(code, url)
+        stored = results.responses_frame(code, url)
         assert len(stored[stored["participant"] == participant]) == i + 1
     text = "\n".join(c.value for c in at.code)
     assert at.success and "answers are saved" in at.success[0].value
-    frame = engine.responses_frame(code, url)
+    frame = results.responses_frame(code, url)
     mine = frame[frame["participant"] == participant]
     assert list(mine["answer"]) == answers
     assert len(text.strip()) == 12  # the completion code
@@ -151,9 +151,9 @@ def test_practice_attention_check_and_confidence(app_env: dict[str, str], tmp_pa
         at.button(key=f"tl-answer-{i}-{answer}").click().run()
         assert not at.exception
     assert saw_practice and saw_check
-    frame = engine.responses_frame(code, url)  # main trials only: practice and the check are left out
+    frame = results.responses_frame(code, url)  # main trials only: practice and the check are left out
     assert len(frame) == 2 and list(frame["confidence"]) == [4, 4]
-    attention = engine.attention_frame(code, url)
+    attention = results.attention_frame(code, url)
     assert list(attention["passed"]) == [True]
     assert at.success and "answers are saved" in at.success[0].value
 
@@ -178,5 +178,5 @@ def test_ab_preference_trial_plays_two_clips_and_stores_the_choice(app_env: dict
         at.run()
         at.button(key=f"tl-answer-{i}-{choice}").click().run()
         assert not at.exception
-    frame = engine.responses_frame(code, url)
+    frame = results.responses_frame(code, url)
     assert list(frame["choice"]) == ["a", "b"]

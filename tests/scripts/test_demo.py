@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from data import build_corpus
-from studies import engine
+from studies import engine, results
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ def test_demo_prepares_scores_and_a_twelve_clip_study_then_reuses_everything(tmp
     assert len(clips) == 12
     session = engine.start_or_resume(code, "tester", db_url)
     assert engine.current_trial(session.participant_id, db_url).total == 12
-    truths = engine.responses_frame(code, db_url)  # no answers yet: empty but well-formed
+    truths = results.responses_frame(code, db_url)  # no answers yet: empty but well-formed
     assert len(truths) == 0
 
     report_time = (report_dir / "report.html").stat().st_mtime

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from studies import engine as E
+from studies import results as R
 from studies import storage
 from studies.__main__ import build_parser, main
 
@@ -73,7 +74,7 @@ def test_create_export_report(db_url, tmp_path, capsys, make_study_dict):
     assert sorted(participants["external_id"]) == ["PROLIFIC_0", "PROLIFIC_1", "PROLIFIC_2"]
     assert participants["completion_code"].notna().all() and participants["answers"].tolist() == [5, 5, 5]
     df = pd.read_csv(csv)
-    assert list(df.columns) == E.TURING_COLUMNS and len(df) == 12
+    assert list(df.columns) == R.TURING_COLUMNS and len(df) == 12
     assert (df["truth"] == df["answer"]).sum() == 8
     assert pd.read_csv(att)["passed"].tolist() == [True, True, False]
 

@@ -8,6 +8,7 @@ import pytest
 
 from studies import audio as A
 from studies import engine as E
+from studies import results as R
 from studies import storage
 from studies.errors import StudyError
 from studies.stats import rating_statistics
@@ -154,13 +155,13 @@ def test_responses_and_attention_frames(db_url, tmp_path, make_fake_study):
         E.submit_answer(
             pid, t.position, truth[t.clip_ids[0]], confidence=5, response_ms=100 * t.position, db=db_url
         )
-    df = E.responses_frame(code, db_url)
-    assert list(df.columns) == E.TURING_COLUMNS
+    df = R.responses_frame(code, db_url)
+    assert list(df.columns) == R.TURING_COLUMNS
     assert len(df) == 4 and (df["truth"] == df["answer"]).all()
     assert sorted(df["truth"]) == ["computer", "computer", "human", "human"]
     assert set(df["model"]) == {"", "lstm"} and set(df["group"]) == {"chorale"}
     assert (df["confidence"] == 5).all()
-    att = E.attention_frame(code, db_url)
+    att = R.attention_frame(code, db_url)
     assert len(att) == 1 and att["participant"][0] == pid
     assert bool(att["passed"][0]) == (att["expected"][0] == att["answer"][0])
 
@@ -171,7 +172,7 @@ def test_ab_preference_and_rating_flows(db_url, tmp_path, make_fake_study):
     t = E.current_trial(pid, db_url)
     assert len(t.clip_ids) == 2 and t.options == ("A", "B")
     answer_all(pid, db_url, answer="b")
-    df = E.responses_frame(code, db_url)
+    df = R.responses_frame(code, db_url)
     assert len(df) == 3 and set(df["choice"]) == {"b"}
     assert list(df.columns) == ["participant", "stimulus_a", "stimulus_b", "condition_a", "condition_b",
                                 "choice", "group_a", "group_b", "model_a", "model_b", "response_ms"]
@@ -184,7 +185,7 @@ def test_ab_preference_and_rating_flows(db_url, tmp_path, make_fake_study):
     with pytest.raises(StudyError, match="answer 6 is not allowed in a rating test"):
         E.submit_answer(pid, 0, 6, db=db_url)
     answer_all(pid, db_url, answer="4")
-    df = E.responses_frame(code, db_url)
+    df = R.responses_frame(code, db_url)
     assert list(df["rating"]) == [4, 4, 4, 4]
     assert sorted(df["condition"]) == ["human", "human", "lstm", "lstm"]
     info = E.study_info(code, db_url)
@@ -289,7 +290,7 @@ def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
         pid = E.start_or_resume(code, f"P{i}", db).participant_id
         while (t := E.current_trial(pid, db)) is not None:
             E.submit_answer(pid, t.position, (4 if kind[t.clip_ids[0]] == "human" else 2) + i, db=db)
-    stats = rating_statistics(E.responses_frame(code, db))
+    stats = rating_statistics(R.responses_frame(code, db))
     # human clips rated 4 and 5, lstm clips 2 and 3 by the two participants
     assert {c["condition"]: c["mean"] for c in stats["conditions"]} == {"human": 4.5, "lstm": 2.5}
     assert stats["pairwise"][0]["median_difference"] == 2.0
@@ -306,7 +307,7 @@ def test_participants_frame_links_opaque_ids_to_external_ids_and_codes(db_url, t
     finished_code = E.completion_code(done.participant_id, db_url)
     halfway = E.start_or_resume(code, "PROLIFIC-BBB", db_url)
     E.submit_answer(halfway.participant_id, 0, "computer", db=db_url)
-    frame = E.participants_frame(code, db_url)
+    frame = R.participants_frame(code, db_url)
     assert list(frame.columns) == ["participant", "external_id", "started", "completed", "completion_code", "answers"]
     by_external = frame.set_index("external_id")
     assert by_external.loc["PROLIFIC-AAA", "participant"] == done.participant_id
@@ -316,5 +317,5 @@ def test_participants_frame_links_opaque_ids_to_external_ids_and_codes(db_url, t
     assert by_external["completed"].isna().tolist() == [False, True]
     assert by_external["completion_code"].isna().tolist() == [False, True]
     # the responses use the same opaque ids, so the two frames join
-    responses = E.responses_frame(code, db_url)
+    responses = R.responses_frame(code, db_url)
     assert set(responses["participant"]) == set(frame["participant"])
