@@ -6,7 +6,15 @@ which also accepts any plain folder of MIDI files.
 
 from __future__ import annotations
 
-from .build import DATA_DIR, build_corpus, build_from_sources, corpus_files, corpus_status, default_out_dir
+from .build import (
+    DATA_DIR,
+    build_corpus,
+    build_from_sources,
+    corpus_files,
+    corpus_splits,
+    corpus_status,
+    default_out_dir,
+)
 from .errors import DataError
 from .manifest import SPLITS, Entry, Failure, Manifest, assign_splits, load_manifest, save_manifest
 from .registry import CORPORA, CorpusSpec
@@ -24,6 +32,7 @@ __all__ = [
     "build_corpus",
     "build_from_sources",
     "corpus_files",
+    "corpus_splits",
     "corpus_status",
     "default_out_dir",
     "load_manifest",

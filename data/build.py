@@ -18,6 +18,7 @@ from .manifest import (
     BUILDER_VERSION,
     DEFAULT_FRACTIONS,
     MANIFEST_NAME,
+    SPLITS,
     Entry,
     Failure,
     Manifest,
@@ -194,49 +195,86 @@ def build_corpus(
     return out
 
 
-def corpus_files(folder: Path, split: str | None = None) -> list[Path]:
-    """MIDI files of a corpus folder.
+PLAIN_FOLDER_SEED = 0  # seed of the by-piece split of a plain folder of MIDI (no manifest, no split sub-folders)
 
-    For a built corpus (a folder with ``manifest.json``) these are the files of ``split`` (``train``,
-    ``validation``, ``test``; ``None`` for all) in manifest order. Any other folder is a corpus too: all
-    ``*.mid``/``*.midi`` files found recursively, sorted by path (``split`` must then be ``None``).
 
-    Raises
-    ------
-    DataError
-        When the folder does not exist, holds no MIDI, lacks files its manifest lists, or ``split`` is
-        unknown or asked of a folder without manifest.
+def _plain_midi_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+
+
+def corpus_splits(folder: Path) -> tuple[dict[str, list[Path]], str]:
+    """The train/validation/test MIDI files of any corpus folder, and the rule that made the split.
+
+    - A built corpus (``manifest.json``): the manifest's split by piece.
+    - A plain folder with ``train/``, ``validation/`` or ``test/`` sub-folders: those sub-folders.
+    - Any other folder of MIDI: split by piece (file path relative to the folder) with the builder's
+      :func:`assign_splits`, seed ``PLAIN_FOLDER_SEED`` and fractions 0.8/0.1/0.1.
+
+    Splits are always by piece, never by window. Raises ``DataError`` as :func:`corpus_files` does.
     """
-    folder = Path(folder)
-    if not folder.exists():
-        hint = f"; build it with `python -m data build {folder.name}`" if folder.name in CORPORA else ""
-        raise DataError(f"corpus folder {folder} does not exist{hint}")
-    if not folder.is_dir():
-        raise DataError(f"{folder} is a file, not a corpus folder; pass the folder that holds the MIDI files")
-    if split is not None:
-        check_split(split)
+    folder = _check_folder(Path(folder))
     if (folder / MANIFEST_NAME).is_file():
         m = load_manifest(folder)
-        entries = [e for e in m.entries if split is None or e.split == split]
-        files = [folder / e.midi for e in entries]
-        missing = [p for p in files if not p.is_file()]
+        splits = {name: [folder / e.midi for e in m.entries if e.split == name] for name in SPLITS}
+        missing = [p for files in splits.values() for p in files if not p.is_file()]
         if missing:
             raise DataError(
                 f"corpus {folder} lacks {len(missing)} MIDI file(s) listed in its manifest (first: "
                 f"{missing[0].name}); rebuild it with `python -m data build {m.name} --out {folder} --force`"
             )
-        if not files:
-            raise DataError(
-                f"corpus {folder} has no pieces in split {split!r} ({m.count} pieces in all); "
-                "build more pieces (a larger --limit) or use another split"
-            )
-        return files
+        return splits, f"manifest split of {m.name} (seed {m.seed})"
+    if any((folder / name).is_dir() for name in SPLITS):
+        splits = {name: _plain_midi_files(folder / name) if (folder / name).is_dir() else [] for name in SPLITS}
+        if not any(splits.values()):
+            raise DataError(f"no MIDI files (*.mid, *.midi) found in the train/validation/test sub-folders of "
+                            f"{folder}")
+        return splits, "sub-folders train/, validation/, test/"
+    files = _plain_midi_files(folder)
+    if not files:
+        raise DataError(f"no MIDI files (*.mid, *.midi) found in {folder} or its subfolders")
+    names = {p.relative_to(folder).as_posix(): p for p in files}
+    split_of = assign_splits(list(names), PLAIN_FOLDER_SEED, DEFAULT_FRACTIONS)
+    splits = {name: [p for key, p in names.items() if split_of[key] == name] for name in SPLITS}
+    return splits, f"by piece, seed {PLAIN_FOLDER_SEED}, fractions 0.8/0.1/0.1"
+
+
+def _check_folder(folder: Path) -> Path:
+    if not folder.exists():
+        hint = f"; build it with `python -m data build {folder.name}`" if folder.name in CORPORA else ""
+        raise DataError(f"corpus folder {folder} does not exist{hint}")
+    if not folder.is_dir():
+        raise DataError(f"{folder} is a file, not a corpus folder; pass the folder that holds the MIDI files")
+    return folder
+
+
+def corpus_files(folder: Path, split: str | None = None) -> list[Path]:
+    """MIDI files of a corpus folder: all of them (``split=None``) or one split (see :func:`corpus_splits`).
+
+    With ``split=None``, a built corpus gives its files in manifest order and any other folder every
+    ``*.mid``/``*.midi`` file found recursively, sorted by path.
+
+    Raises
+    ------
+    DataError
+        When the folder does not exist, holds no MIDI, lacks files its manifest lists, or the split is
+        unknown or empty.
+    """
+    folder = _check_folder(Path(folder))
     if split is not None:
-        raise DataError(
-            f"{folder} has no {MANIFEST_NAME}, so it has no {split!r} split; pass split=None to use all its "
-            "MIDI files, or build a corpus with `python -m data build`"
-        )
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
+        check_split(split)
+        splits, rule = corpus_splits(folder)
+        if not splits[split]:
+            counts = ", ".join(f"{name} {len(files)}" for name, files in splits.items())
+            raise DataError(f"corpus {folder} has no pieces in split {split!r} ({counts}; split: {rule}); "
+                            "add pieces or use another split")
+        return splits[split]
+    if (folder / MANIFEST_NAME).is_file():
+        corpus_splits(folder)  # raises when a listed file is missing
+        files = [folder / e.midi for e in load_manifest(folder).entries]
+        if not files:
+            raise DataError(f"corpus {folder} has no pieces; rebuild it with `python -m data build`")
+        return files
+    files = _plain_midi_files(folder)
     if not files:
         raise DataError(f"no MIDI files (*.mid, *.midi) found in {folder} or its subfolders")
     return files

@@ -10,7 +10,10 @@ Conventions used by every metric in ``evaluation/``:
 - Bars come from the time signatures (4/4 when the file has none): :meth:`Piece.bar_starts`.
 
 This module is the only place that raises :class:`MidiError` for a file that cannot be read; the message
-names the file and says what is wrong with it in words a person understands.
+names the file and says what is wrong with it in words a person understands. It is also the one writer:
+:func:`write_midi` turns a :class:`Piece` back into a Standard MIDI File (after :func:`check_piece`), so that
+``read_midi(write_midi(piece, path))`` gives the same notes, tempo map and time signatures. Pieces made in
+code (decoders, baselines, fixtures) are built with :func:`piece_from_notes`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MidiError", "Piece", "ReaderConfig", "read_midi"]
+__all__ = ["MidiError", "Piece", "ReaderConfig", "check_piece", "piece_from_notes", "read_midi", "write_midi"]
 
 
 class MidiError(ValueError):
@@ -277,3 +280,148 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
         tempos=tempos,
         time_signatures=time_signatures,
     )
+
+
+_NOTE_FIELDS = ("pitch", "start", "end", "start_seconds", "end_seconds", "velocity", "program", "is_drum", "track")
+
+
+def check_piece(piece: Piece) -> None:
+    """Raise :class:`MidiError` naming the first thing that makes ``piece`` unwritable as MIDI.
+
+    A valid piece has note arrays of one length; pitches, velocities (1..127) and programs in MIDI range;
+    finite times with ``0 <= start < end``; a tempo map whose first row is at 0 with positive tempi in
+    increasing positions; time signatures at increasing positions from 0 with a positive numerator and a
+    power-of-two denominator.
+    """
+    name = piece.path
+    lengths = {field: np.shape(getattr(piece, field)) for field in _NOTE_FIELDS}
+    if len({shape for shape in lengths.values()}) != 1 or len(lengths["pitch"]) != 1:
+        raise MidiError(name, f"note arrays differ in shape: {lengths}")
+    for field, low, high in (("pitch", 0, 127), ("velocity", 1, 127), ("program", 0, 127)):
+        values = np.asarray(getattr(piece, field))
+        if values.size and (values.min() < low or values.max() > high):
+            bad = values[(values < low) | (values > high)][0]
+            raise MidiError(name, f"{field} {int(bad)} is outside MIDI's range {low}..{high}")
+    start, end = np.asarray(piece.start, dtype=np.float64), np.asarray(piece.end, dtype=np.float64)
+    if start.size:
+        if not (np.isfinite(start).all() and np.isfinite(end).all()):
+            raise MidiError(name, "a note starts or ends at a time that is not a finite number")
+        if start.min() < 0:
+            raise MidiError(name, f"a note starts before time 0 (at {start.min():g} quarter notes)")
+        short = np.flatnonzero(end <= start)
+        if short.size:
+            index = int(short[0])
+            raise MidiError(name, f"note {index} (pitch {int(piece.pitch[index])}) ends at {end[index]:g}, not "
+                                  f"after its start {start[index]:g} (quarter notes)")
+    tempos = np.asarray(piece.tempos, dtype=np.float64)
+    if tempos.ndim != 2 or tempos.shape[1] != 2 or len(tempos) == 0 or tempos[0, 0] != 0:
+        raise MidiError(name, "the tempo map must be rows of [position, BPM] starting at position 0")
+    if not (np.isfinite(tempos).all() and (tempos[:, 1] > 0).all() and (np.diff(tempos[:, 0]) > 0).all()):
+        raise MidiError(name, "tempi must be positive BPM at increasing positions")
+    signatures = np.asarray(piece.time_signatures, dtype=np.float64)
+    if signatures.ndim != 2 or signatures.shape[1] != 3 or len(signatures) == 0 or signatures[0, 0] != 0:
+        raise MidiError(name, "time signatures must be rows of [position, numerator, denominator] from position 0")
+    if (np.diff(signatures[:, 0]) <= 0).any():
+        raise MidiError(name, "time signatures must be at increasing positions")
+    for position, numerator, denominator in signatures:
+        power = np.log2(denominator) if denominator > 0 else -1.0
+        if numerator < 1 or numerator != int(numerator) or power != int(power) or not 0 <= power <= 6:
+            raise MidiError(name, f"time signature {numerator:g}/{denominator:g} at {position:g} is not writable "
+                                  "(numerator a positive integer, denominator 1, 2, 4, ..., 64)")
+
+
+def piece_from_notes(pitch: np.ndarray | list[int], start: np.ndarray | list[float], end: np.ndarray | list[float], *,
+                     velocity: np.ndarray | list[int] | int = 80, program: np.ndarray | list[int] | int = 0,
+                     is_drum: np.ndarray | list[bool] | bool = False, track: np.ndarray | list[int] | int = 0,
+                     tempos: np.ndarray | float = 120.0,
+                     time_signatures: np.ndarray | tuple[int, int] = (4, 4),
+                     ticks_per_quarter: int = 480, path: str = "<generated>") -> Piece:
+    """A :class:`Piece` from note lists in quarter notes (what decoders and baselines produce).
+
+    ``tempos`` is one BPM or a ``(k, 2)`` tempo map; ``time_signatures`` one ``(numerator, denominator)``
+    or a ``(m, 3)`` table. Scalars for velocity, program, drum flag and track apply to every note. Notes are
+    sorted by start, then pitch, as :func:`read_midi` sorts them; seconds come from the tempo map.
+    """
+    pitch = np.asarray(pitch, dtype=np.int16).reshape(-1)
+    n = pitch.size
+
+    def column(value, dtype) -> np.ndarray:
+        array = np.asarray(value, dtype=dtype)
+        return np.full(n, array, dtype=dtype) if array.ndim == 0 else array.reshape(-1)
+
+    start_q, end_q = column(start, np.float64), column(end, np.float64)
+    tempo_map = (np.array([[0.0, float(tempos)]]) if np.ndim(tempos) == 0
+                 else np.asarray(tempos, dtype=np.float64).reshape(-1, 2))
+    signatures = np.asarray(time_signatures, dtype=np.float64)
+    if signatures.ndim == 1:
+        signatures = np.concatenate([[0.0], signatures]).reshape(1, 3)
+    columns = {"velocity": column(velocity, np.int16), "program": column(program, np.int16),
+               "is_drum": column(is_drum, bool), "track": column(track, np.int16)}
+    order = np.lexsort((pitch, start_q)) if n else np.zeros(0, dtype=np.int64)
+    start_q, end_q, pitch = start_q[order], end_q[order], pitch[order]
+    columns = {key: value[order] for key, value in columns.items()}
+    seconds = _quarters_to_seconds(np.concatenate([start_q, end_q]), tempo_map) if n else np.zeros(0)
+    return Piece(path=path, pitch=pitch, start=start_q, end=end_q, start_seconds=seconds[:n], end_seconds=seconds[n:],
+                 ticks_per_quarter=int(ticks_per_quarter), tempos=tempo_map, time_signatures=signatures, **columns)
+
+
+def _cut_same_pitch_overlaps(pitch: np.ndarray, start: np.ndarray, end: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the notes to write and their end ticks, so no two notes of one pitch overlap (one track).
+
+    MIDI cannot tell which note-off belongs to which of two overlapping notes of one pitch, so readers pair
+    them differently. Two notes of one pitch at the same onset become one (the longer); a note still
+    sounding when its pitch starts again ends there. Every onset is kept, and the file reads back as written.
+    """
+    order = np.lexsort((-end, start, pitch))
+    p, s, e = pitch[order], start[order], end[order]
+    unique = np.concatenate([[True], (p[1:] != p[:-1]) | (s[1:] != s[:-1])]) if len(p) else np.zeros(0, bool)
+    order, p, s, e = order[unique], p[unique], s[unique], e[unique].copy()
+    overlap = np.flatnonzero((p[1:] == p[:-1]) & (s[1:] < e[:-1]))
+    e[overlap] = s[overlap + 1]
+    return order, e
+
+
+def write_midi(piece: Piece, path: str | Path, *, ticks_per_quarter: int | None = None) -> Path:
+    """Write ``piece`` as a type-1 Standard MIDI File and return its path.
+
+    One MIDI track per distinct (``track``, ``program``, ``is_drum``) of the notes, drums on channel 10;
+    the tempo map and time signatures go into the file as they are. Times are rounded to the nearest tick
+    of ``ticks_per_quarter`` (default: the piece's own), and a note never gets shorter than one tick. The
+    folder is created when missing; the file is written whole or not at all.
+
+    Raises
+    ------
+    MidiError
+        When :func:`check_piece` finds the piece unwritable (named by ``path``).
+    """
+    import symusic  # noqa: PLC0415
+
+    path = Path(path)
+    check_piece(piece)
+    tpq = int(ticks_per_quarter or piece.ticks_per_quarter or 480)
+    score = symusic.Score(tpq)
+    for position, bpm in piece.tempos:
+        score.tempos.append(symusic.Tempo(int(round(position * tpq)), mspq=int(round(60_000_000.0 / bpm))))
+    for position, numerator, denominator in piece.time_signatures:
+        score.time_signatures.append(symusic.TimeSignature(int(round(position * tpq)), int(numerator),
+                                                           int(denominator)))
+    start_ticks = np.rint(np.asarray(piece.start) * tpq).astype(np.int64)
+    end_ticks = np.maximum(np.rint(np.asarray(piece.end) * tpq).astype(np.int64), start_ticks + 1)
+    keys = np.stack([np.asarray(piece.track, dtype=np.int64), np.asarray(piece.program, dtype=np.int64),
+                     np.asarray(piece.is_drum, dtype=np.int64)], axis=1) if piece.n_notes else np.zeros((0, 3))
+    for track_index, program, drum in np.unique(keys, axis=0).astype(int):
+        mask = (keys[:, 0] == track_index) & (keys[:, 1] == program) & (keys[:, 2] == drum)
+        pitch, starts = np.asarray(piece.pitch)[mask].astype(np.int64), start_ticks[mask]
+        kept, ends = _cut_same_pitch_overlaps(pitch, starts, end_ticks[mask])
+        track = symusic.Track(f"track {track_index}", int(program), bool(drum))
+        track.notes = symusic.Note.from_numpy(starts[kept].astype(np.int32), (ends - starts[kept]).astype(np.int32),
+                                              pitch[kept].astype(np.int8),
+                                              np.asarray(piece.velocity)[mask][kept].astype(np.int8))
+        score.tracks.append(track)
+    data = score.dumps_midi()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return path

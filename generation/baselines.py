@@ -10,6 +10,7 @@ It is fitted from :class:`evaluation.Piece` objects (drums excluded), sampled wi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation import Piece
+from evaluation import Piece, piece_from_notes, write_midi
 
 Chord = tuple[int, ...]  # sorted MIDI pitches sounding together; () is a rest
 
-__all__ = ["Chord", "MarkovChordModel", "chords_per_beat", "chords_to_midi", "fit_markov", "sample_chords"]
+__all__ = ["Chord", "MarkovChordModel", "chords_per_beat", "chords_to_midi", "chords_to_piece", "fit_markov",
+           "sample_chords"]
 
 
 def chords_per_beat(piece: Piece, beat: float = 1.0) -> list[Chord]:
@@ -103,27 +105,28 @@ def sample_chords(model: MarkovChordModel, n_beats: int, rng: np.random.Generato
     return chords
 
 
-def chords_to_midi(chords: Sequence[Chord], path: Path, *, tempo_bpm: float = 80.0, beat: float = 1.0,
-                   program: int = 0, velocity: int = 80) -> Path:
-    """Write chords (one per beat) as a piano MIDI file; a pitch held over consecutive beats is one note."""
-    import pretty_midi  # noqa: PLC0415
-
-    seconds_per_beat = 60.0 / tempo_bpm * beat
-    midi = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
-    instrument = pretty_midi.Instrument(program=program)
+def chords_to_piece(chords: Sequence[Chord], *, tempo_bpm: float = 80.0, beat: float = 1.0, program: int = 0,
+                    velocity: int = 80) -> Piece:
+    """Chords (one per ``beat`` quarter notes) as a one-track piece; a pitch held over consecutive beats is one
+    note."""
+    pitches, starts, ends = [], [], []
     open_notes: dict[int, int] = {}  # pitch -> beat index where it started
     for index, chord in enumerate([*chords, ()]):
         current = set(chord)
         for pitch in [p for p in open_notes if p not in current]:
-            start = open_notes.pop(pitch)
-            instrument.notes.append(pretty_midi.Note(velocity, pitch, start * seconds_per_beat,
-                                                     index * seconds_per_beat))
+            pitches.append(pitch)
+            starts.append(open_notes.pop(pitch) * beat)
+            ends.append(index * beat)
         for pitch in current:
             open_notes.setdefault(pitch, index)
-    midi.instruments.append(instrument)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    midi.write(str(path))
-    return path
+    return piece_from_notes(pitches, starts, ends, velocity=velocity, program=program, tempos=tempo_bpm)
+
+
+def chords_to_midi(chords: Sequence[Chord], path: Path, *, tempo_bpm: float = 80.0, beat: float = 1.0,
+                   program: int = 0, velocity: int = 80) -> Path:
+    """Write chords (one per beat) as a piano MIDI file through :func:`evaluation.write_midi`."""
+    piece = chords_to_piece(chords, tempo_bpm=tempo_bpm, beat=beat, program=program, velocity=velocity)
+    return write_midi(dataclasses.replace(piece, path=str(path)), path)
 
 
 def generate_markov_set(training_files: Sequence[Path], out_dir: Path, *, n_pieces: int = 12, n_beats: int = 48,

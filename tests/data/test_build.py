@@ -6,7 +6,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from data import CORPORA, DataError, build_corpus, build_from_sources, corpus_files, load_manifest
+from data import CORPORA, DataError, build_corpus, build_from_sources, corpus_files, corpus_splits, load_manifest
 from data.sources import bach_chorale_sources
 
 
@@ -111,8 +111,33 @@ def test_corpus_files_on_a_plain_midi_folder(tmp_path):
     files = corpus_files(tmp_path)
     assert files == [tmp_path / "a.midi", tmp_path / "b.mid", tmp_path / "sub" / "a.MIDI"]
     assert len(pretty_midi.PrettyMIDI(str(files[1])).instruments[0].notes) == 4
-    with pytest.raises(DataError, match="no manifest.json, so it has no 'train' split"):
-        corpus_files(tmp_path, "train")
+    assert len(corpus_files(tmp_path, "train")) == 1  # three pieces split 1/1/1, by piece with seed 0
+    (tmp_path / "b.mid").unlink()
+    with pytest.raises(DataError, match="no pieces in split 'validation'.*by piece, seed 0"):
+        corpus_files(tmp_path, "validation")  # two pieces: both go to train
+
+
+def test_plain_folder_is_split_by_piece_with_a_fixed_seed(tmp_path):
+    for index in range(20):
+        _write_midi(tmp_path / f"piece{index:02d}.mid", [60 + index % 12])
+    splits, rule = corpus_splits(tmp_path)
+    assert rule.startswith("by piece, seed 0")
+    assert [len(splits[name]) for name in ("train", "validation", "test")] == [16, 2, 2]
+    assert sorted(p for files in splits.values() for p in files) == corpus_files(tmp_path)
+    assert corpus_files(tmp_path, "train") == splits["train"]
+    assert corpus_splits(tmp_path)[0] == splits  # the same split on every call
+
+
+def test_plain_folder_with_split_subfolders_uses_them(tmp_path):
+    _write_midi(tmp_path / "train" / "a.mid", [60])
+    _write_midi(tmp_path / "train" / "deep" / "b.mid", [62])
+    _write_midi(tmp_path / "test" / "c.mid", [64])
+    splits, rule = corpus_splits(tmp_path)
+    assert rule.startswith("sub-folders")
+    assert splits == {"train": [tmp_path / "train" / "a.mid", tmp_path / "train" / "deep" / "b.mid"],
+                      "validation": [], "test": [tmp_path / "test" / "c.mid"]}
+    with pytest.raises(DataError, match="no pieces in split 'validation'"):
+        corpus_files(tmp_path, "validation")
 
 
 def test_corpus_files_errors(tmp_path):

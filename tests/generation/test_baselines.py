@@ -101,3 +101,15 @@ def test_generate_markov_set_writes_pieces_and_reports_bad_training_files(tmp_pa
         chords = chords_per_beat(read_midi(path))
         assert set(chords) <= seen
     assert (tmp_path / "out" / "markov_model.json").is_file()
+
+
+def test_markov_cli_trains_on_a_plain_folder_of_midi(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from generation.__main__ import main
+
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    for i in range(10):
+        _write(folder / f"p{i}.mid", [(60 + i, 0, 0.5), (64, 0.5, 1.0), (67, 1.0, 1.5)])
+    assert main(["markov", "--corpus", str(folder), "--out", str(tmp_path / "out"), "--n", "2", "--beats", "4"]) == 0
+    assert "trained on 8 files" in capsys.readouterr().out  # the train split of 10 pieces, by piece (seed 0)
+    assert len(list((tmp_path / "out").glob("markov_*.mid"))) == 2
