@@ -17,15 +17,20 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
+# the project itself, editable: `import evaluation` works from any folder, scripts need no sys.path edits
+$(VENV)/.installed-project: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q --no-deps -e .
+	touch $@
+
 system-demo:
 	bash scripts/install_system_deps.sh demo
 
 system-test:
 	bash scripts/install_system_deps.sh test
 
-setup: system-demo $(VENV)/.installed
+setup: system-demo $(VENV)/.installed $(VENV)/.installed-project
 
-setup-test: system-test $(VENV)/.installed-dev
+setup-test: system-test $(VENV)/.installed-dev $(VENV)/.installed-project
 
 demo: setup
 	$(PY) scripts/demo.py $(DEMO_ARGS)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hmac
 import os
+from pathlib import Path
 
 import streamlit as st
 
 ADMIN_FLAG = "tl_admin"  # session_state key: True once the researcher password was given in this session
 ENV_PASSWORD = "TUNELAB_ADMIN_PASSWORD"
-ENV_MEDIA_DIR = "TUNELAB_MEDIA_DIR"
 
 
 def db_url() -> str | None:
@@ -30,9 +30,11 @@ def db_url() -> str | None:
     return os.environ.get(ENV_DB_URL) or None
 
 
-def media_dir() -> str | None:
-    """Folder for rendered clips from ``TUNELAB_MEDIA_DIR``, or None for the engine's default."""
-    return os.environ.get(ENV_MEDIA_DIR) or None
+def media_dir() -> Path:
+    """Folder for rendered clips: :func:`tunelab.media_dir` (``TUNELAB_MEDIA_DIR``), as the CLI uses."""
+    from tunelab import media_dir as configured
+
+    return configured()
 
 
 @st.cache_resource(show_spinner=False)

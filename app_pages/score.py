@@ -3,7 +3,7 @@
 chords (:func:`evaluation.harmony`/:func:`evaluation.chords.detect_chords`) over a piano roll, and download
 summary.json / features.csv.
 
-Upload limits: at most ``MAX_FILES`` MIDI files, ``MAX_FILE_MB`` each, ``MAX_ZIP_MB`` unpacked per zip.
+Upload limits: :class:`tunelab.UploadLimits` (files per upload, bytes per file, bytes unpacked from zips).
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_admin
+from tunelab import MIDI_SUFFIXES, UploadLimits, data_dir
 
-MAX_FILES = 500
-MAX_FILE_MB = 5.0
-MAX_ZIP_MB = 100.0
-MIDI_SUFFIXES = (".mid", ".midi")
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+LIMITS = UploadLimits()
 MAX_ROLL_NOTES = 3000  # piano roll draws at most this many notes
 ROLL_WINDOW_S = 12.0  # seconds of the piano roll shown at first
 
@@ -37,14 +34,15 @@ def extract_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, bytes], l
     """
     out: dict[str, bytes] = {}
     problems: list[tuple[str, str]] = []
-    limit = int(MAX_FILE_MB * 2**20)
+    limit = LIMITS.max_file_bytes
+    file_mb, unpacked_mb = LIMITS.max_file_bytes / 2**20, LIMITS.max_unpacked_bytes / 2**20
 
     def add(name: str, data: bytes) -> None:
-        if len(out) >= MAX_FILES:
-            problems.append((name, f"skipped: more than {MAX_FILES} MIDI files uploaded"))
+        if len(out) >= LIMITS.max_files:
+            problems.append((name, f"skipped: more than {LIMITS.max_files} MIDI files uploaded"))
             return
         if len(data) > limit:
-            problems.append((name, f"{len(data) / 2**20:.1f} MB is over the {MAX_FILE_MB:.0f} MB limit per file"))
+            problems.append((name, f"{len(data) / 2**20:.1f} MB is over the {file_mb:g} MB limit per file"))
             return
         unique, k = name, 1
         while unique in out:
@@ -63,16 +61,16 @@ def extract_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, bytes], l
                                if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in MIDI_SUFFIXES
                                and not PurePosixPath(m.filename).name.startswith("._")]
                     total = sum(m.file_size for m in members)
-                    if total > MAX_ZIP_MB * 2**20:
+                    if total > LIMITS.max_unpacked_bytes:
                         problems.append((name, f"unpacks to {total / 2**20:.0f} MB of MIDI, over the "
-                                               f"{MAX_ZIP_MB:.0f} MB limit; split it into smaller zips"))
+                                               f"{unpacked_mb:g} MB limit; split it into smaller zips"))
                         continue
                     if not members:
                         problems.append((name, "the zip holds no .mid/.midi files"))
                     for m in members:
                         if m.file_size > limit:
                             problems.append((f"{name}/{m.filename}", f"{m.file_size / 2**20:.1f} MB is over the "
-                                                                     f"{MAX_FILE_MB:.0f} MB limit per file"))
+                                                                     f"{file_mb:g} MB limit per file"))
                             continue
                         add("/".join(PurePosixPath(m.filename).parts[-2:]), zf.read(m))
             except (zipfile.BadZipFile, OSError) as exc:
@@ -84,9 +82,9 @@ def extract_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, bytes], l
 
 def built_corpora() -> dict[str, Path]:
     """Corpora built under ``data/<name>/`` (folders with a manifest.json), by name."""
-    if not DATA_DIR.is_dir():
+    if not data_dir().is_dir():
         return {}
-    return {p.name: p for p in sorted(DATA_DIR.iterdir()) if (p / "manifest.json").is_file()}
+    return {p.name: p for p in sorted(data_dir().iterdir()) if (p / "manifest.json").is_file()}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -256,8 +254,7 @@ def main() -> None:
     st.title("Score MIDI")
     files = st.file_uploader("MIDI files or a zip of them", type=["mid", "midi", "zip"], accept_multiple_files=True,
                              key="tl_score_upload",
-                             help=f"Up to {MAX_FILES} files, {MAX_FILE_MB:.0f} MB per MIDI file, "
-                                  f"{MAX_ZIP_MB:.0f} MB unpacked per zip.")
+                             help=f"Upload limits: {LIMITS.describe()}.")
     set_name = st.text_input("Name of the uploaded set", "uploaded", key="tl_set_name").strip() or "uploaded"
     folder, split, limit = _reference_picker()
     if st.button("Score", key="tl_score_go", type="primary", disabled=not files):

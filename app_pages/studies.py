@@ -15,14 +15,14 @@ import streamlit as st
 from app_pages.common import db, db_url, media_dir, require_admin
 from studies import engine
 from studies.errors import StudyError
+from tunelab import UploadLimits, is_midi_name
 
-MAX_UPLOAD_FILES = 500  # per set
-MAX_FILE_MB = 5.0  # per uploaded MIDI file
+LIMITS = UploadLimits()
 
 
 def _uploads_root() -> Path:
     """Where uploaded MIDI folders and generated study files are kept (next to the media folder)."""
-    base = Path(media_dir() or engine.DEFAULT_MEDIA_DIR).expanduser().resolve()
+    base = media_dir().expanduser().resolve()
     return base.parent / "study_uploads"
 
 
@@ -55,15 +55,16 @@ def _save_midi_uploads(files: list, folder: Path) -> list[str]:
     """Write uploaded .mid/.midi files into ``folder``; return one problem message per refused file."""
     folder.mkdir(parents=True, exist_ok=True)
     problems = []
-    if len(files) > MAX_UPLOAD_FILES:
-        problems.append(f"{len(files)} files: only the first {MAX_UPLOAD_FILES} are used")
-    for f in files[:MAX_UPLOAD_FILES]:
+    if len(files) > LIMITS.max_files:
+        problems.append(f"{len(files)} files: only the first {LIMITS.max_files} are used")
+    for f in files[:LIMITS.max_files]:
         name = Path(f.name).name
-        if Path(name).suffix.lower() not in (".mid", ".midi"):
+        if not is_midi_name(name):
             problems.append(f"{name}: not a .mid/.midi file; skipped")
             continue
-        if f.size > MAX_FILE_MB * 2**20:
-            problems.append(f"{name}: {f.size / 2**20:.1f} MB is over the {MAX_FILE_MB:.0f} MB limit; skipped")
+        if f.size > LIMITS.max_file_bytes:
+            problems.append(f"{name}: {f.size / 2**20:.1f} MB is over the {LIMITS.max_file_bytes / 2**20:g} MB "
+                            "limit; skipped")
             continue
         (folder / name).write_bytes(f.getvalue())
     return problems

@@ -30,19 +30,15 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.app.live_server import CHROMIUM_ARGS, WsSession, start_server, stop_server  # noqa: E402
-from tests.app.live_server import find_element as _find  # noqa: E402
-from tests.app.live_server import widget_state as _widget  # noqa: E402
-from tests.app.study_fixture import make_study  # noqa: E402
+from tunelab.testing.live_server import CHROMIUM_ARGS, WsSession, start_server, stop_server
+from tunelab.testing.live_server import find_element as _find
+from tunelab.testing.live_server import widget_state as _widget
+from tunelab.testing.study_fixture import make_study
 
 ONE_HUMAN_BUTTON = ("(d) => { const b = [...document.querySelectorAll('button')]"
                     ".filter(x => x.innerText.trim() === 'Human'); return b.length === 1 && b[0].disabled === d; }")

@@ -29,11 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.corpus import chorale_files as built_chorales  # noqa: E402
-from evaluation.scoring import compare_sets, iter_midi_files, score_files  # noqa: E402
+from evaluation.scoring import compare_sets, iter_midi_files, score_files
+from tunelab.testing.corpora import chorale_files as built_chorales
 
 
 def chorale_files(n: int, folder: Path) -> list[Path]:

@@ -27,16 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from studies.stimuli import ClipSettings, encode_clip, make_clip, prepare_stimuli, render_midi  # noqa: E402
+from studies.stimuli import ClipSettings, encode_clip, make_clip, prepare_stimuli, render_midi
 
 
 def chorale_midis(n: int, out_dir: Path) -> list[Path]:
     """``n`` chorale MIDI files of data/bach-chorales (built first if missing)."""
-    from benchmarks.corpus import chorale_files  # noqa: PLC0415
+    from tunelab.testing.corpora import chorale_files  # noqa: PLC0415
 
     return chorale_files(n)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tunelab import MIDI_SUFFIXES, data_dir
+
 from .convert import PieceResult, convert_piece, restore_music21, setup_music21
 from .errors import DataError
 from .manifest import (
@@ -31,9 +33,8 @@ from .manifest import (
 from .registry import CORPORA
 from .sources import PieceSource
 
-DATA_DIR = Path(__file__).resolve().parent
+DATA_DIR = data_dir()
 CACHE_DIR = DATA_DIR / ".cache" / "music21"
-MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def default_out_dir(name: str) -> Path:

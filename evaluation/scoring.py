@@ -49,9 +49,9 @@ from evaluation.distances import (
     kl_divergence,
 )
 from evaluation.midi_io import MidiError, ReaderConfig, read_midi
+from tunelab import MIDI_SUFFIXES
 
 __all__ = [
-    "MIDI_SUFFIXES",
     "RELATIVE_ARRAYS",
     "compare_sets",
     "iter_midi_files",
@@ -61,7 +61,6 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
-MIDI_SUFFIXES = (".mid", ".midi")  # matched case-insensitively (.MID, .Midi, ...)
 #: Array features that mgeval's relative method also compares (Euclidean distance of the flattened arrays).
 RELATIVE_ARRAYS = (
     "pitch_class_histogram",

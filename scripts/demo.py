@@ -16,8 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tunelab import REPO_ROOT as REPO
 
 RUN_DIR = REPO / "runs" / "demo"
 REPORT_DIR = REPO / "reports" / "demo"

@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="folder for the rendered clips; they go to DIR/<study code>/ (default: data/studies_media)",
+        help="folder for the rendered clips; they go to DIR/<study code>/ (default: $TUNELAB_MEDIA_DIR, "
+        "else data/studies_media)",
     )
     p.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="parallel rendering processes (default: 1)"

@@ -28,8 +28,8 @@ from studies import storage
 from studies.assignment import StimulusInfo, answer_options, assign_trials
 from studies.errors import StudyError
 from studies.spec import StudySpec, load_spec, spec_from_stored, spec_to_dict
+from tunelab import media_dir as default_media_dir
 
-DEFAULT_MEDIA_DIR = storage.REPO_ROOT / "data" / "studies_media"
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 _ENGINES: dict[tuple[int, str], Engine] = {}
 Db = str | Engine | None
@@ -139,7 +139,8 @@ def create_study(
     Clips are made with the study's ``clip_seconds`` and its optional ``[stimuli]`` table (soundfont,
     loudness target, format, ...: :class:`studies.stimuli.ClipSettings`).
 
-    Clips go to ``<media_dir>/<code>/<clip id>.<ext>`` (default ``data/studies_media``). Clip ids come from
+    Clips go to ``<media_dir>/<code>/<clip id>.<ext>`` (default: :func:`tunelab.media_dir`, which reads
+    ``$TUNELAB_MEDIA_DIR``). Clip ids come from
     :mod:`secrets`, not from the study's seed: a published study file must not let anyone recompute which
     id belongs to which set. Any source that cannot be rendered, or a clip that fails validation, raises
     :class:`StudyError` and nothing is stored.
@@ -148,7 +149,7 @@ def create_study(
 
     spec = load_spec(spec_path)
     code = _random_code(10)
-    out_dir = Path(media_dir or DEFAULT_MEDIA_DIR).expanduser().resolve() / code
+    out_dir = Path(media_dir or default_media_dir()).expanduser().resolve() / code
     settings = ClipSettings.from_dict({**spec.stimuli, "clip_seconds": spec.clip_seconds})
     sources = [(sset.name, f) for sset in spec.stimulus_sets for f in sset.files()]
     try:

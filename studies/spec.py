@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import Any
 
 from studies.errors import StudyError
+from tunelab import MIDI_SUFFIXES
 
 TEST_TYPES = ("turing", "ab-preference", "rating")
 KINDS = ("human", "computer")
-MIDI_SUFFIXES = (".mid", ".midi")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 STIMULUS_SUFFIXES = MIDI_SUFFIXES + AUDIO_SUFFIXES
 

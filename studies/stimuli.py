@@ -28,7 +28,8 @@ import numpy as np
 
 from studies import audio as A
 from studies.errors import StudyError
-from studies.spec import AUDIO_SUFFIXES, MIDI_SUFFIXES
+from studies.spec import AUDIO_SUFFIXES
+from tunelab import MIDI_SUFFIXES
 
 INSTALL_HINT = A.INSTALL_HINT
 #: peak (linear, = -80 dBFS) under which a rendering counts as silent: above 16-bit dither (-90 dBFS) and

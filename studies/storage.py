@@ -13,7 +13,6 @@ makes a repeated submit a no-op that reports the stored answer.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,9 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DB_PATH = REPO_ROOT / "data" / "studies.db"
-ENV_DB_URL = "TUNELAB_STUDIES_DB"
+from tunelab.settings import ENV_STUDIES_DB, studies_db_url
+
+ENV_DB_URL = ENV_STUDIES_DB
 
 metadata = MetaData()
 
@@ -129,8 +128,8 @@ def now() -> datetime:
 
 
 def default_url() -> str:
-    """``$TUNELAB_STUDIES_DB`` or the SQLite file ``data/studies.db`` at the repository root."""
-    return os.environ.get(ENV_DB_URL) or f"sqlite:///{DEFAULT_DB_PATH}"
+    """``$TUNELAB_STUDIES_DB`` or the SQLite file ``studies.db`` in the data folder (:mod:`tunelab.settings`)."""
+    return studies_db_url()
 
 
 def _sqlite_setup(engine: Engine) -> None:

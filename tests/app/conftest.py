@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.live_server import CHROMIUM_ARGS, start_server, stop_server
-from tests.app.study_fixture import make_study
+from tunelab.testing.live_server import CHROMIUM_ARGS, start_server, stop_server
+from tunelab.testing.study_fixture import make_study
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"

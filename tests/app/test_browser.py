@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from studies import engine, results
 from tests.app.conftest import ARTIFACTS, PASSWORD
-from tests.app.study_fixture import SECRETS
+from tunelab.testing.study_fixture import SECRETS
 
 pytestmark = pytest.mark.browser
 
@@ -139,7 +139,7 @@ def test_forged_answer_before_the_clip_ended_is_refused(server: str, study: dict
 
     import websockets
 
-    from tests.app.live_server import WsSession, find_element, widget_state
+    from tunelab.testing.live_server import WsSession, find_element, widget_state
 
     code, url = study["code"], study["db_url"]
     query = f"study={code}&PROLIFIC_PID=forger&consent=yes"

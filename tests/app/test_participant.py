@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from studies import engine, results
-from tests.app.study_fixture import SECRETS, make_study
+from tunelab.testing.study_fixture import SECRETS, make_study
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "participant.py")
 

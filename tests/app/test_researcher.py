@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from studies import engine
 from tests.app.conftest import PASSWORD
-from tests.app.study_fixture import MODEL, make_study, write_midi, write_study
+from tunelab.testing.study_fixture import MODEL, make_study, write_midi, write_study
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTER = str(ROOT / "streamlit_app.py")

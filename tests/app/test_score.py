@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.score import extract_uploads
 from tests.app.conftest import PASSWORD
-from tests.app.study_fixture import write_midi
+from tunelab.testing.study_fixture import write_midi
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "score.py")
 

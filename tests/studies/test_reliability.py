@@ -7,9 +7,9 @@ import os
 import signal
 import time
 
-from benchmarks.bench_answers import check_stored, expected_answer, make_bench_study, run_concurrent
 from studies import engine as E
 from studies import storage
+from tunelab.testing.answer_load import check_stored, expected_answer, make_bench_study, run_concurrent
 
 N_PARTICIPANTS = 12
 N_ANSWERS = 20

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+import tunelab
 from studies import storage
 
 STIMULI = [
@@ -36,7 +37,7 @@ def trials(clips):
 
 def test_default_url_is_repo_sqlite_file_or_env(monkeypatch):
     monkeypatch.delenv(storage.ENV_DB_URL, raising=False)
-    assert storage.default_url() == f"sqlite:///{storage.REPO_ROOT / 'data' / 'studies.db'}"
+    assert storage.default_url() == f"sqlite:///{tunelab.data_dir() / 'studies.db'}"
     monkeypatch.setenv(storage.ENV_DB_URL, "sqlite:////tmp/x.db")
     assert storage.default_url() == "sqlite:////tmp/x.db"
 

@@ -1,13 +1,9 @@
-"""Real files for the benchmarks: the Bach chorale corpus, built once by ``data`` (not timed)."""
+"""Real files for benchmarks: the Bach chorale corpus, built once by ``data`` (not timed)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def chorale_files(n: int, jobs: int = 2) -> list[Path]:

@@ -10,7 +10,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tunelab import REPO_ROOT
+
+REPO = REPO_ROOT
 # Debian's Chromium in a container (see FACTS.md "Browser tests"); audio autoplays muted for the tests.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
