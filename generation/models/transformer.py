@@ -56,8 +56,8 @@ class CausalSelfAttention(nn.Module):
             key_pos = torch.arange(k.shape[2], device=x.device) + (positions[0] - (k.shape[2] - t))
             allowed = (key_pos[None, :] <= positions[:, None]) & (key_pos[None, :] > positions[:, None] - self.window)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=dropout)
-        keep = max(self.window - 1, 0)
-        new_cache = (k[:, :, k.shape[2] - keep:], v[:, :, v.shape[2] - keep:]) if keep else (k[:, :, :0], v[:, :, :0])
+        first = max(0, k.shape[2] - (self.window - 1))  # the next query sees these and itself: window steps
+        new_cache = (k[:, :, first:], v[:, :, first:])
         return self.proj(out.transpose(1, 2).reshape(b, t, width)), new_cache
 
 
