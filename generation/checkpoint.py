@@ -110,7 +110,7 @@ def save_checkpoint(path: Path | str, *, model: nn.Module, config: TrainConfig, 
     except TypeError as error:
         raise GenerationError(f"the encoding's to_dict() is not JSON-serialisable: {error}") from None
     payload = {
-        "format": FORMAT, "version": VERSION, "torch_version": torch.__version__,
+        "format": FORMAT, "version": VERSION, "torch_version": str(torch.__version__),
         "model_state": {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()},
         "optimizer_state": None if optimizer is None else optimizer.state_dict(),
         "scheduler_state": None if scheduler is None else scheduler.state_dict(),
