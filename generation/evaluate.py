@@ -46,6 +46,14 @@ def batch_tensors(batch: Any, device: torch.device) -> tuple[torch.Tensor, torch
             batch["targets"].to(device, non_blocking=non_blocking))
 
 
+def check_item(item: Any, split: str) -> None:
+    """A GenerationError unless a dataset item is a dict with 'inputs' and 'targets' (generation.models.io)."""
+    if not isinstance(item, dict) or "inputs" not in item or "targets" not in item:
+        found = sorted(item) if isinstance(item, dict) else type(item).__name__
+        raise GenerationError(f"{split} split: an item must be a dict with 'inputs' and 'targets' tensors, got "
+                              f"{found}")
+
+
 def predict(model: torch.nn.Module, core: SequenceModel, inputs: torch.Tensor, targets: torch.Tensor) -> Any:
     """The model's output for a batch: last step only for many-to-one targets; targets are handed to the
     model only when it is teacher-forced (biaxial's note axis), so no other model can read them."""

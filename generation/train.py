@@ -42,7 +42,7 @@ from generation.device import (
     train_sampler,
 )
 from generation.errors import GenerationError
-from generation.evaluate import StatTotals, accumulate, batch_tensors, predict
+from generation.evaluate import StatTotals, accumulate, batch_tensors, check_item, predict
 from generation.models.base import SequenceModel
 from generation.models.io import ModelIO
 from generation.models.registry import build_model
@@ -207,6 +207,8 @@ def train(train_set: Dataset, valid_set: Dataset, model_io: ModelIO, config: Tra
     out_dir = Path(out_dir)
     if len(train_set) == 0 or len(valid_set) == 0:  # type: ignore[arg-type]
         raise GenerationError("training needs at least one window in both the train and the validation split")
+    check_item(train_set[0], "train")
+    check_item(valid_set[0], "validation")
     ctx = setup_distributed(config.device)
     try:
         return _train(train_set, valid_set, model_io, config, out_dir, encoding, resume, data_hash, progress, ctx)
