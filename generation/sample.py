@@ -75,10 +75,11 @@ def _primer_batch(primer: np.ndarray | torch.Tensor | None, shape: tuple[int, ..
     if primer is None:
         return torch.zeros(n, 1, *shape, dtype=dtype), False
     tensor = torch.as_tensor(np.asarray(primer)).to(dtype)
+    given = tuple(tensor.shape)
     if tensor.dim() == len(shape) + 1:
         tensor = tensor[None].expand(n, *tensor.shape)
     if tensor.dim() != len(shape) + 2 or tuple(tensor.shape[2:]) != shape or tensor.shape[0] != n:
-        raise GenerationError(f"the primer has shape {tuple(tensor.shape)}; this model takes (T, "
+        raise GenerationError(f"the primer has shape {given}; this model takes (T, "
                               f"{', '.join(map(str, shape))}) or ({n}, T, {', '.join(map(str, shape))})")
     if tensor.shape[1] == 0:
         raise GenerationError("the primer is empty: give at least one step or none at all")
