@@ -2,7 +2,8 @@
 
 Adam, gradient clipping, an optional learning-rate schedule, validation every epoch, early stopping on
 the validation loss, ``best.pt`` and ``last.pt`` checkpoints, ``metrics.csv`` (one row per epoch),
-``training.html`` (plotly loss and accuracy curves), ``config.toml`` and, when the run ends, ``done.json``.
+``training.html`` (plotly loss and accuracy curves, rewritten every epoch), ``config.toml`` and, when the
+run ends, ``done.json``.
 
 The same :func:`train` runs in one process or under ``torchrun --nproc_per_node N``: DDP averages the
 gradients, batches are sharded by a DistributedSampler (``batch_size`` is per process), statistics are
@@ -280,12 +281,12 @@ def _train(train_set: Dataset, valid_set: Dataset, model_io: ModelIO, config: Tr
             if best_epoch == epoch:
                 shutil.copyfile(out_dir / LAST, out_dir / BEST)
             write_metrics(rows, out_dir / METRICS_FILE)
+            write_figure(rows, out_dir / FIGURE_FILE, f"{config.arch} on {config.encoding}")
         epochs_run = epoch
         barrier(ctx)
     result = TrainResult(out_dir=out_dir, best_valid_loss=best, best_epoch=best_epoch, epochs_run=epochs_run,
                          stopped_early=stopped_early, metrics=rows)
     if ctx.is_main and rows:
-        write_figure(rows, out_dir / FIGURE_FILE, f"{config.arch} on {config.encoding}")
         (out_dir / DONE_MARKER).write_text(json.dumps({
             "epochs_run": epochs_run, "best_epoch": best_epoch, "best_valid_loss": best, "stopped_early": stopped_early,
         }, indent=2) + "\n", encoding="utf-8")
