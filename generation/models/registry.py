@@ -81,4 +81,7 @@ def build_model(arch: str, model_io: ModelIO, config: Any) -> SequenceModel:
     if model_io.input_kind not in spec.input_kinds:
         raise GenerationError(f"architecture {arch!r} reads {' or '.join(spec.input_kinds)} inputs, but this "
                               f"encoding gives {model_io.input_kind!r}")
+    if getattr(config, "attention", False) and arch in ("biaxial", "transformer"):
+        raise GenerationError(f"--attention adds soft attention over recurrent outputs; {arch} has none to attend "
+                              "over (the transformer is attention already)")
     return spec.build(model_io, config)

@@ -90,3 +90,24 @@ def test_the_data_hash_follows_the_contents():
         data_hash = "sha-of-the-prepared-corpus"
 
     assert dataset_hash(Prepared(a.items)) == "sha-of-the-prepared-corpus"
+
+
+@pytest.mark.parametrize("scheduler", ["plateau", "exponential"])
+def test_scheduler_and_scaler_states_load_with_weights_only(tmp_path: Path, scheduler: str):
+    from generation.device import grad_scaler
+    from generation.train import make_optimizer, make_scheduler
+
+    model_io = frame_io(4)
+    config = replace(CONFIG, arch="lstm", scheduler=scheduler)
+    model = build_model("lstm", model_io, config)
+    optimizer = make_optimizer(model, config)
+    schedule = make_scheduler(optimizer, config)
+    optimizer.step()
+    schedule.step(1.0) if scheduler == "plateau" else schedule.step()
+    scaler = grad_scaler(torch.device("cpu"), amp=True)
+    save_checkpoint(tmp_path / "c.pt", model=model, config=config, model_io=model_io, optimizer=optimizer,
+                    scheduler=schedule, scaler=scaler)
+    checkpoint = read_checkpoint(tmp_path / "c.pt")
+    again = make_scheduler(make_optimizer(model, config), config)
+    again.load_state_dict(checkpoint.scheduler_state)
+    assert again.state_dict()["last_epoch"] == 1

@@ -203,3 +203,10 @@ def test_recurrent_dropconnect_acts_in_training_only():
     assert not torch.allclose(a, b)  # a new mask on the hidden-to-hidden weights each batch
     model.eval()
     assert torch.equal(model(inputs)[0], model(inputs)[0])
+
+
+@pytest.mark.parametrize("arch", ["biaxial", "transformer"])
+def test_attention_is_refused_where_there_are_no_recurrent_outputs(arch):
+    model_io = biaxial_io(5) if arch == "biaxial" else token_io(5)
+    with pytest.raises(GenerationError, match=f"--attention.*{arch}"):
+        build_model(arch, model_io, replace(TINY, attention=True))
