@@ -110,6 +110,7 @@ def evaluate_model(model: SequenceModel, dataset: Dataset, *, batch_size: int = 
                    device: torch.device | str = "cpu", ctx: DistContext | None = None) -> dict[str, float]:
     """Named metrics of ``model`` on ``dataset`` (see the module docstring), plus the counts they average."""
     device = torch.device(device)
+    model = model.to(device)
     sampler = ShardSampler(dataset, ctx) if ctx is not None else None
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False)
     totals = accumulate(model, model, loader, device, ctx=ctx)

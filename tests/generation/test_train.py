@@ -173,3 +173,20 @@ def test_two_processes_with_gloo_average_their_gradients(tmp_path: Path):
     metrics = evaluate_model(model, ddp_worker.datasets()[1])
     assert float(table[-1]["val_loss"]) == pytest.approx(metrics["frame_nll"], rel=1e-5)
     assert float(table[-1]["val_frame_accuracy"]) == pytest.approx(metrics["frame_accuracy"], rel=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["lstm", "stacked", "rnn", "bilstm", "cnn-lstm", "hybrid", "biaxial", "transformer"])
+def test_every_architecture_runs_through_the_training_loop(tmp_path: Path, arch: str):
+    from tests.generation.synthetic import biaxial_io, biaxial_roll
+
+    config = replace(TINY, arch=arch, hidden=8, layers=1, heads=2, conv_filters=8, dense_units=4, epochs=1,
+                     max_batches=2, time_hidden=(8,), note_hidden=(6, 4), attention=arch in ("stacked", "bilstm"))
+    if arch == "biaxial":
+        train_set, valid_set, model_io = biaxial_roll([[0], [1, 2]], 4, 30, 8), biaxial_roll([[0], [1, 2]], 4, 12, 8), \
+            biaxial_io(4)
+    else:
+        mode = "many-to-many" if arch in ("lstm", "rnn", "transformer") else "many-to-one"
+        train_set, valid_set, model_io = token_data(mode)
+    result = train(train_set, valid_set, model_io, config, tmp_path, progress=False)
+    assert result.epochs_run == 1 and (tmp_path / "best.pt").is_file()
+    assert float(rows(tmp_path)[0]["val_loss"]) > 0
