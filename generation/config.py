@@ -22,6 +22,8 @@ from typing import Any, Literal
 from generation.errors import GenerationError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
+# the names of generation.models.ARCHITECTURES (kept here so reading a config does not import torch)
+ARCHITECTURE_NAMES = ("lstm", "stacked", "rnn", "bilstm", "cnn-lstm", "hybrid", "biaxial", "transformer")
 
 
 def _f(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - the argparse word
@@ -35,7 +37,8 @@ class TrainConfig:
     """Everything that defines a training run (saved in every checkpoint)."""
 
     # what is trained on what
-    arch: str = _f("lstm", "architecture: lstm, stacked, rnn, bilstm, cnn-lstm, hybrid, biaxial, transformer")
+    arch: str = _f("lstm", "architecture (python -m generation presets lists ready-made settings)",
+                   choices=ARCHITECTURE_NAMES)
     encoding: str = _f("notewise-chord", "encoding the corpus is prepared with (python -m generation encodings)")
     encoding_options: dict[str, Any] = _f({}, "options of the encoding, KEY=VALUE (e.g. step=1.0 low=21 high=108)")
     mode: Literal["many-to-one", "many-to-many"] = _f(
@@ -154,6 +157,9 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _check_choices(config: Any) -> None:
     for f in fields(config):
+        choices = f.metadata.get("choices")
+        if choices and getattr(config, f.name) not in choices:
+            raise GenerationError(f"{f.name} must be one of {', '.join(choices)}, not {getattr(config, f.name)!r}")
         hint = _hints(type(config))[f.name]
         if typing.get_origin(hint) is Literal and getattr(config, f.name) not in typing.get_args(hint):
             raise GenerationError(f"{f.name} must be one of {', '.join(map(str, typing.get_args(hint)))}, not "
@@ -220,7 +226,10 @@ def _from_dict(cls: type, data: dict[str, Any], source: str) -> Any:
     if unknown:
         raise GenerationError(f"{source}: unknown key {unknown[0]!r} (known keys: {', '.join(sorted(known))})")
     values = {key: _coerce(hints[key], value, key, source) for key, value in data.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except GenerationError as error:
+        raise GenerationError(f"{source}: {error}") from None
 
 
 def _toml_value(value: Any) -> str:
@@ -238,7 +247,8 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    raise TypeError(f"cannot write {value!r} to TOML")
+    raise GenerationError(f"cannot write {value!r} to a config file (values are numbers, strings, booleans or "
+                          "lists of them)")
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
@@ -360,6 +370,8 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = TrainConfig, s
         common = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
         if hint is bool:
             group.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, **common)
+        elif f.metadata.get("choices"):
+            group.add_argument(_flag(f.name), choices=list(f.metadata["choices"]), **common)
         elif origin is Literal:
             group.add_argument(_flag(f.name), choices=list(args), **common)
         elif origin is tuple:

@@ -63,10 +63,10 @@ def test_bad_values_name_the_key_and_the_file(tmp_path: Path):
     with pytest.raises(GenerationError, match=r"bad\.toml: hidden = 'big' is not a valid int"):
         load_config(path)
     path.write_text('device = "tpu"\n', encoding="utf-8")
-    with pytest.raises(GenerationError, match="device must be one of auto, cpu, cuda"):
+    with pytest.raises(GenerationError, match=r"bad\.toml: device must be one of auto, cpu, cuda"):
         load_config(path)
     path.write_text("keep = 1.5\n", encoding="utf-8")
-    with pytest.raises(GenerationError, match="keep is the share of units kept"):
+    with pytest.raises(GenerationError, match=r"bad\.toml: keep is the share of units kept"):
         load_config(path)
     path.write_text("hidden = [1\n", encoding="utf-8")
     with pytest.raises(GenerationError, match=r"bad\.toml: not valid TOML"):
@@ -127,3 +127,16 @@ def test_precedence_defaults_preset_file_flags(tmp_path: Path):
     assert config.encoding_options["high"] == 96 and config.encoding_options["low"] == 21  # tables merge
     assert config.batch_size == 16  # preset value nobody overrode
     assert resolve_config(args=parser_for().parse_args([])) == TrainConfig()
+
+
+def test_architecture_names_are_the_registry_and_a_bad_one_is_named(tmp_path: Path):
+    from generation.config import ARCHITECTURE_NAMES
+    from generation.models import ARCHITECTURES
+
+    assert ARCHITECTURE_NAMES == tuple(ARCHITECTURES)
+    path = tmp_path / "c.toml"
+    path.write_text('arch = "gru"\n', encoding="utf-8")
+    with pytest.raises(GenerationError, match=r"c\.toml: arch must be one of lstm, stacked"):
+        load_config(path)
+    with pytest.raises(argparse.ArgumentError):
+        parser_for().parse_args(["--arch", "gru"])
