@@ -21,7 +21,7 @@ from .convert import remove_repeats
 from .manifest import Entry, load_manifest
 from .sources import music21_corpus_dir
 
-__all__ = ["BarLineCheck", "check_bar_lines", "check_entry_bar_lines", "expected_bar_lines"]
+__all__ = ["BarLineCheck", "check_bar_lines", "check_entry_bar_lines", "expected_bar_lines", "score_of_entry"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,13 @@ def expected_bar_lines(score) -> np.ndarray:
     return np.zeros(0)
 
 
-def _score_of(folder: Path, entry: Entry):
+def score_of_entry(folder: str | Path, entry: Entry):
+    """The music21 score of a manifest entry (its ABC text, or its file in music21's corpus), with the repeat
+    signs removed when the builder removed them."""
     from music21 import converter, stream  # noqa: PLC0415
 
     if entry.abc:
-        score = converter.parse((folder / entry.abc).read_text(encoding="utf-8"), format="abc")
+        score = converter.parse((Path(folder) / entry.abc).read_text(encoding="utf-8"), format="abc")
     else:
         score = converter.parse(music21_corpus_dir() / entry.source.split("#", 1)[0])
     if isinstance(score, stream.Opus):
@@ -71,7 +73,7 @@ def check_entry_bar_lines(folder: str | Path, entry: Entry) -> BarLineCheck:
     folder = Path(folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = expected_bar_lines(_score_of(folder, entry))
+        expected = expected_bar_lines(score_of_entry(folder, entry))
     piece = read_midi(folder / entry.midi)
     expected = expected[expected < piece.duration - 1e-9]
     found = piece.bar_starts()

@@ -71,7 +71,7 @@ _DEFINITIONS: dict[str, str] = {
     "scale_consistency":
         f"largest share of notes inside one of the 12 major / 12 harmonic minor scales - {_MUSPY}, fixed",
     "pitch_in_scale_rate":
-        f"share of notes inside the major or harmonic minor scale of the estimated (Krumhansl-Schmuckler) key "
+        f"share of notes inside the major or harmonic minor scale of the estimated key "
         f"- {_MUSPY}, fixed",
     "empty_beat_rate":
         f"share of beats (quarter notes) with no note sounding, drums included - {_MUSPY}, bug fixed",
@@ -98,8 +98,10 @@ _DEFINITIONS: dict[str, str] = {
     "chord_change_rate": "chord changes per quarter note, chords detected per beat by templates",
     "no_chord_rate": "share of the piece's time labelled N (no chord), chords detected per beat by templates",
     "key_confidence":
-        "Pearson correlation of the duration-weighted chroma and the best key profile - Krumhansl-Schmuckler",
-    "key": "estimated key, e.g. 'D major' - Krumhansl-Schmuckler with Krumhansl-Kessler profiles",
+        "Pearson correlation of the duration-weighted chroma and the profile of the estimated key - "
+        "Krumhansl-Schmuckler",
+    "key": "estimated key, e.g. 'D major' - Krumhansl-Schmuckler with Albrecht-Shanahan profiles, home key "
+           "(the local key the piece starts and ends in)",
     "pitch_class_histogram": "share of notes on each pitch class (12, sums to 1), count-weighted",
     "pitch_class_histogram_duration":
         f"share of sounding seconds on each pitch class (12, sums to 1) - {_MGEVAL}",
