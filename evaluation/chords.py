@@ -57,7 +57,7 @@ import numpy as np
 
 from evaluation.key import Key, KeyConfig, estimate_key, estimate_local_keys, key_name, pitch_class_name
 from evaluation.midi_io import Piece
-from evaluation.rhythm import bar_grid, window_overlaps
+from evaluation.rhythm import bar_grid, iter_window_overlaps, window_sums
 
 __all__ = [
     "QUALITIES",
@@ -210,9 +210,8 @@ def window_chroma(piece: Piece, starts: np.ndarray, ends: np.ndarray) -> tuple[n
     each note adds the length of its span clipped to the window. Drum notes are ignored.
     """
     pitched = ~piece.is_drum
-    note, window, overlap = window_overlaps(piece.start[pitched], piece.end[pitched], starts, ends)
-    cells = window * 128 + piece.pitch[pitched][note].astype(np.int64)
-    roll = np.bincount(cells, weights=overlap, minlength=len(starts) * 128).reshape(len(starts), 128)
+    roll = window_sums(piece.start[pitched], piece.end[pitched], starts, ends,
+                       piece.pitch[pitched].astype(np.int64), 128)
     chroma = roll[:, :120].reshape(len(starts), 10, 12).sum(axis=1)
     chroma[:, :8] += roll[:, 120:128]  # pitches 120..127 are pitch classes 0..7
     return chroma, roll
@@ -230,57 +229,57 @@ def weighted_window_chroma(piece: Piece, starts: np.ndarray, ends: np.ndarray,
                            offbeat_weight: float = 0.5) -> np.ndarray:
     """Per-window pitch-class weights (W, 12): each note's span in the window (quarter notes), times
     ``offbeat_weight`` for a note that begins off the quarter-note beat. Drum notes are ignored."""
-    pairs = _WindowNotes.of(piece, starts, ends)
-    return pairs.chroma(len(starts), np.where(pairs.offbeat, offbeat_weight, 1.0))
+    notes = _WindowNotes(piece, starts, ends)
+    return notes.chroma(np.where(notes.offbeat, offbeat_weight, 1.0))
 
 
-@dataclass(frozen=True)
 class _WindowNotes:
-    """Every (pitched note, window) overlap of a piece: the note's pitch and whether it begins off the beat,
-    the window index, the overlap (quarter notes) and whether the note sounds at the window's onset."""
+    """The pitched notes of a piece against a grid of windows; the (note, window) overlaps are visited in
+    chunks of bounded size (:func:`evaluation.rhythm.iter_window_overlaps`), so memory stays O(notes +
+    windows) however long the notes are."""
 
-    pitch: np.ndarray
-    offbeat: np.ndarray
-    window: np.ndarray
-    overlap: np.ndarray
-    at_onset: np.ndarray
-
-    @classmethod
-    def of(cls, piece: Piece, starts: np.ndarray, ends: np.ndarray) -> _WindowNotes:
+    def __init__(self, piece: Piece, starts: np.ndarray, ends: np.ndarray) -> None:
         pitched = ~piece.is_drum
-        start, pitch = piece.start[pitched], piece.pitch[pitched].astype(np.int64)
-        note, window, overlap = window_overlaps(start, piece.end[pitched], starts, ends)
-        begins = start[note]
-        return cls(pitch=pitch[note], offbeat=np.abs(begins - np.round(begins)) > 1e-6, window=window,
-                   overlap=overlap, at_onset=begins <= starts[window] + 1e-9)
+        self.start, self.end = piece.start[pitched], piece.end[pitched]
+        self.pitch = piece.pitch[pitched].astype(np.int64)
+        self.offbeat = np.abs(self.start - np.round(self.start)) > 1e-6  # begins off the quarter-note beat
+        self.starts, self.ends = starts, ends
 
-    def chroma(self, n_windows: int, weights: np.ndarray | float = 1.0) -> np.ndarray:
-        cells = self.window * 12 + self.pitch % 12
-        return np.bincount(cells, weights=self.overlap * weights, minlength=n_windows * 12).reshape(n_windows, 12)
+    def chroma(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """(W, 12) overlap per window and pitch class, times ``weights`` per note."""
+        return window_sums(self.start, self.end, self.starts, self.ends, self.pitch % 12, 12, weights)
 
-    def lowest(self, n_windows: int, mask: np.ndarray) -> np.ndarray:
-        """Lowest pitch per window among the pairs where ``mask`` holds (128 where none)."""
-        lowest = np.full(n_windows, 128, dtype=np.int64)
-        np.minimum.at(lowest, self.window[mask], self.pitch[mask])
-        return lowest
+    def lowest(self, masks, n_masks: int) -> list[np.ndarray]:
+        """Lowest pitch per window (128 where none) among the pairs each of the ``n_masks`` masks of
+        ``masks(pitch, window, overlap, at_onset)`` keeps; one pass over the pairs for all of them."""
+        found = [np.full(len(self.starts), 128, dtype=np.int64) for _ in range(n_masks)]
+        for note, window, overlap in iter_window_overlaps(self.start, self.end, self.starts, self.ends):
+            pitch = self.pitch[note]
+            selected = masks(pitch, window, overlap, self.start[note] <= self.starts[window] + 1e-9)
+            for lowest, mask in zip(found, selected, strict=True):
+                np.minimum.at(lowest, window[mask], pitch[mask])
+        return found
 
 
-def _bass(pairs: _WindowNotes, lengths: np.ndarray, share: float, tones: np.ndarray | None = None) -> np.ndarray:
+def _bass(notes: _WindowNotes, lengths: np.ndarray, share: float, tones: np.ndarray | None = None) -> np.ndarray:
     """Bass pitch of each window (-1 when silent), step 6 of the module docstring. ``tones`` (W, 12) marks
     each window's chord tones; without it, the lowest pitch at the onset (or lasting long enough)."""
     n = len(lengths)
-    lasting = pairs.overlap >= share * lengths[pairs.window] - 1e-12
-    onset = pairs.lowest(n, pairs.at_onset & lasting)
-    fallback = np.where(onset < 128, onset, pairs.lowest(n, lasting))
-    bass = np.where(fallback < 128, fallback, pairs.lowest(n, np.ones(pairs.window.size, dtype=bool)))
+
+    def masks(pitch, window, overlap, at_onset):
+        lasting = overlap >= share * lengths[window] - 1e-12
+        chord_tone = lasting & tones[window, pitch % 12] if tones is not None else lasting
+        return [at_onset & lasting, lasting, np.ones(window.size, dtype=bool), chord_tone]
+
+    onset, lasting, anything, chord_tone = notes.lowest(masks, 4)
+    bass = np.where(onset < 128, onset, np.where(lasting < 128, lasting, anything))
     if tones is not None:
-        chord_tone = pairs.lowest(n, lasting & tones[pairs.window, pairs.pitch % 12])
         outside = (bass < 128) & ~tones[np.arange(n), bass % 12]
         bass = np.where(outside & (chord_tone < 128), chord_tone, bass)
     return np.where(bass < 128, bass, -1)
 
 
-_CHUNK = 4096  # windows scored against the templates at a time (keeps the (W, 144) score matrix small)
+_CHUNK = 1024  # windows scored against the templates at a time: the (chunk, 144) scores stay below 5 MB
 
 
 def _best_templates(weighted: np.ndarray, bass: np.ndarray) -> np.ndarray:
@@ -381,15 +380,15 @@ def detect_chords(
     pitched = piece.pitched()
     starts, ends = _windows(pitched, per)
     keys = _window_keys(pitched, starts, ends, key, key_scope, key_config or KeyConfig())
-    pairs = _WindowNotes.of(pitched, starts, ends)
-    chroma = pairs.chroma(len(starts))
-    weighted = pairs.chroma(len(starts), np.where(pairs.offbeat, offbeat_weight, 1.0))
+    notes = _WindowNotes(pitched, starts, ends)
+    chroma = notes.chroma()
+    weighted = notes.chroma(np.where(notes.offbeat, offbeat_weight, 1.0))
     lengths = ends - starts
     totals = chroma.sum(axis=1)
     strong = (chroma >= 0.1 * chroma.max(axis=1, keepdims=True, initial=0.0)) & (chroma > 0)
     is_chord = (totals >= min_fill * lengths) & (strong.sum(axis=1) >= 2)
 
-    best = _best_templates(weighted, _bass(pairs, lengths, bass_min_share))
+    best = _best_templates(weighted, _bass(notes, lengths, bass_min_share))
     roots = _TEMPLATE_ROOTS[best]
     contiguous = np.append(np.abs(starts[1:] - ends[:-1]) < 1e-9, False) & np.append(is_chord[1:], False)
     qualities = _resolve_suspensions(roots, [_TEMPLATE_QUALITIES[index] for index in best], chroma, contiguous)
@@ -398,7 +397,7 @@ def detect_chords(
         rows = np.flatnonzero([q == quality for q in qualities])
         for step in QUALITIES[quality]:
             tones[rows, (roots[rows] + step) % 12] = True
-    basses = _bass(pairs, lengths, bass_min_share, tones) % 12
+    basses = _bass(notes, lengths, bass_min_share, tones) % 12
 
     start_seconds, end_seconds = pitched.quarters_to_seconds(starts), pitched.quarters_to_seconds(ends)
     segments: list[ChordSegment] = []

@@ -26,6 +26,17 @@ and ours):
 5. ``empty_beat_rate``: a note ending exactly on a beat no longer fills the next beat, and the piece has
    ``ceil(length)`` beats, not ``length // resolution + 1``.
 
+Other differences from MusPy's values, not bugs:
+
+6. Notes of zero length (note-off on the note-on's tick) are dropped by the reader
+   (:func:`evaluation.read_midi`); MusPy keeps them. Its note-count metrics (``n_pitches_used``,
+   ``n_pitch_classes_used``, ``pitch_range``, ``pitch_entropy``, ``pitch_class_entropy``,
+   ``scale_consistency``, ``pitch_in_scale_rate``) count them; its time-based ones (``polyphony``,
+   ``polyphony_rate``, ``empty_beat_rate``) ignore them, as ours do.
+7. ``polyphony_rate`` divides by the end of the tracks as MusPy does (the last note end or control change,
+   :attr:`Piece.track_end`); a piece written back by :func:`evaluation.write_midi` has no control changes,
+   so its denominator is the last note end.
+
 Other departures (mgeval's first-track-only reading, MuseGAN's paper-vs-code threshold, MusDr's sampled
 pairs and CPI denominator) are listed in the docstrings of the functions concerned.
 """
@@ -67,7 +78,9 @@ _DEFINITIONS: dict[str, str] = {
     "pitch_entropy": f"entropy in bits of the note-count histogram of the 128 pitches - {_MUSPY}",
     "pitch_class_entropy": f"entropy in bits of the note-count histogram of the 12 pitch classes - {_MUSPY}",
     "polyphony": f"mean number of distinct pitches sounding while at least one sounds - {_MUSPY}",
-    "polyphony_rate": f"share of the piece's time with more than 2 distinct pitches sounding - {_MUSPY}",
+    "polyphony_rate":
+        f"share of the piece's time (to the last note end or control change) with more than 2 distinct pitches "
+        f"sounding - {_MUSPY}",
     "scale_consistency":
         f"largest share of notes inside one of the 12 major / 12 harmonic minor scales - {_MUSPY}, fixed",
     "pitch_in_scale_rate":
@@ -152,7 +165,7 @@ def _pitch_and_rhythm(piece: Piece, pitched: Piece) -> dict[str, float | str | n
     onsets = rhythm.bar_onset_matrix(piece, bars=bars)
     pitch_time, segments, sounding = pitch.pitch_activity(pitched)
     covered = float(np.sum(segments[sounding > 0]))
-    length_ticks = piece.duration * piece.ticks_per_quarter
+    length_ticks = piece.track_end * piece.ticks_per_quarter
     length_classes = rhythm.note_length_classes(pitched)
     counts = pitch.pitch_counts(pitched)
     classes = pitch.pitch_class_counts(counts)

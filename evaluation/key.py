@@ -201,14 +201,13 @@ def key_correlations(chroma: np.ndarray, profiles: str = "albrecht-shanahan") ->
 def beat_chroma(piece: Piece) -> np.ndarray:
     """Sounding time (quarter notes) of each pitch class in each beat [b, b + 1), shape (ceil(duration), 12);
     drum notes excluded."""
-    from evaluation.rhythm import window_overlaps  # noqa: PLC0415  (rhythm imports nothing of this module)
+    from evaluation.rhythm import window_sums  # noqa: PLC0415  (rhythm imports nothing of this module)
 
     pitched = ~piece.is_drum
     n_beats = int(np.ceil(piece.duration - 1e-9)) if piece.n_notes else 0
     starts = np.arange(n_beats, dtype=np.float64)
-    note, window, overlap = window_overlaps(piece.start[pitched], piece.end[pitched], starts, starts + 1.0)
-    cells = window * 12 + piece.pitch[pitched][note].astype(np.int64) % 12
-    return np.bincount(cells, weights=overlap, minlength=n_beats * 12).reshape(n_beats, 12)
+    return window_sums(piece.start[pitched], piece.end[pitched], starts, starts + 1.0,
+                       piece.pitch[pitched].astype(np.int64) % 12, 12)
 
 
 def local_key_path(scores: np.ndarray, switch_penalty: float) -> np.ndarray:
