@@ -50,8 +50,11 @@ def test_help_explains_every_option() -> None:
     score = run_module("score", "--help").stdout
     for option in ("--reference", "--generated", "--out", "--jobs", "--config", "--no-progress", "NAME=DIR"):
         assert option in score
-    assert "--json" in run_module("features", "--help").stdout
-    assert "--per" in run_module("chords", "--help").stdout
+    assert "Exit status 0 when the reference was scored; 2 (with 'error: ...' on stderr)" in " ".join(score.split())
+    features = " ".join(run_module("features", "--help").stdout.split())
+    assert "--json" in features and "2 (with 'error: ...' on stderr) when none could be" in features
+    chords = " ".join(run_module("chords", "--help").stdout.split())
+    assert "--per" in chords and "--key {global,local}" in chords and "Exit status 0 when done, 2" in chords
 
 
 def test_score_two_sets_with_jobs_and_config(corpus: Path, tmp_path: Path, capsys) -> None:
