@@ -19,9 +19,28 @@ Protocol (one convention for every method):
   lowest pitch sounding at the beat's onset is root and bass, the quality the best-matching template on that
   root. music21 reads the score (spelled pitches); the other two read the MIDI file.
 
+- **Alignment.** An analysis is transposed by the interval that makes its chord tones sound most
+  (:func:`align_transposition`: two of music21's analyses are of editions in other keys), and left out when
+  fewer than :data:`MIN_CHORD_TONE_COVERAGE` of its chord tones sound where it puts them.
+
 The chorales come from :func:`data.analyses.analysed_chorales` (any object with ``analysis``, ``midi``,
 ``score``, ``expanded`` and ``bars`` works); ``benchmarks/chord_accuracy.py`` prints the table and
 ``docs/analysis-accuracy.md`` records it. music21 is imported only by the functions that read scores.
+
+Measured (``python benchmarks/chord_accuracy.py`` on ``data/bach-chorales``: the 20 analyses music21 ships,
+bwv41.6 left out, 19 chorales, 1,060 beats)::
+
+    measure                                   tunelab  tunelab local keys  music21  lowest note
+    root pitch class                           93.4 %              93.4 %   90.8 %       65.7 %
+    root + quality (Harte, sevenths distinct)  90.5 %              90.5 %   89.1 %       58.8 %
+    bass pitch class                           95.8 %              95.8 %   95.0 %       95.0 %
+    global key (per piece)                    19 / 19             19 / 19  19 / 19            -
+    local key (per beat)                       61.7 %              78.9 %   61.7 %            -
+    Roman numeral in the key in force          56.1 %              71.0 %   55.1 %            -
+
+One key per piece can be right on at most 61.7 % of the beats. Before the chord and key rules of
+:mod:`evaluation.chords` and :mod:`evaluation.key` (same harness): 87.3 %, 80.4 %, 88.4 %, 13 / 19, 48.6 %,
+39.3 %.
 """
 
 from __future__ import annotations
