@@ -320,6 +320,8 @@ def _resolve_suspensions(roots: np.ndarray, qualities: list[str], chroma: np.nda
 
 def _window_keys(piece: Piece, starts: np.ndarray, ends: np.ndarray, key: Key | None, key_scope: str,
                  key_config: KeyConfig) -> list[Key]:
+    """The key of each window: ``key`` (or the estimated global key) for every window, or with
+    ``key_scope="local"`` the local key of most of the window's beats (the first beat's key on a tie)."""
     if key_scope == "global":
         key = key if key is not None else estimate_key(piece, key_config)
         return [key] * len(starts)
