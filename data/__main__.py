@@ -1,4 +1,10 @@
-"""Command line: ``python -m data build NAME`` | ``python -m data list`` | ``python -m data files FOLDER``."""
+"""Command line: ``python -m data build NAME`` | ``python -m data list`` | ``python -m data files FOLDER``.
+
+Exit status (as every tunelab command, :mod:`tunelab.settings`): 0 when done (pieces that failed to convert
+are listed in the output and the manifest); 2 for bad input, with ``error: <message>`` on stderr and no
+traceback: an unknown corpus, a bad option value, a folder that is not a corpus or cannot be written;
+argparse's usage errors are 2 as well.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from tunelab import EXIT_BAD_INPUT
 
 from .build import corpus_files, corpus_status, timed_build
 from .errors import DataError
@@ -16,7 +24,8 @@ from .registry import CORPORA
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m data",
-        description="Build MIDI corpora from the scores bundled with music21, and list them.",
+        description="Build MIDI corpora from the scores bundled with music21, and list them. Exit status 0 "
+        "when done, 2 (with 'error: ...' on stderr) for bad input.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -151,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         return {"build": _cmd_build, "list": _cmd_list, "files": _cmd_files}[a.command](a)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. an --out folder that cannot be created or written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

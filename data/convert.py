@@ -1,5 +1,9 @@
 """Convert one music21 score to MIDI (and keep its ABC text), repairing the two known music21 write failures.
 
+The MIDI file is the repeat-expanded score, written by :func:`evaluation.write_midi` with one time signature
+per change of bar length, so its bar lines are the score's (pickups, split bars and endings included; see
+:mod:`data.bars`).
+
 Repairs are tried only after a plain write fails, and each is recorded in the manifest:
 
 - ``cannot expand Stream: badly formed repeats`` (e.g. ``bach/bwv277.krn``): the ``bar.Repeat`` barlines,
@@ -12,11 +16,17 @@ Repairs are tried only after a plain write fails, and each is recorded in the ma
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from evaluation import MidiError, read_midi, write_midi
+
+from .bars import score_bars, time_signature_table
 from .sources import PieceSource
 
 
@@ -131,20 +141,31 @@ class WriteError(Exception):
     """music21 could not write the score even after the repairs (message: the error and repairs tried)."""
 
 
-def write_midi(score: Any, path: str | Path) -> tuple[str, ...]:
-    """Write ``score`` as a MIDI file with music21, repairing it in place when a known write error occurs.
+def _expand(score: Any) -> Any:
+    """``score`` with its repeats written out (music21's ``expandRepeats``), as music21's MIDI writer
+    plays it; a score without measures is returned as it is."""
+    from music21 import stream  # noqa: PLC0415
 
-    Returns the repairs made (empty when the plain write worked). Raises ``WriteError`` otherwise; no file
-    is left behind then.
-    """
-    path = Path(path)
+    return score.expandRepeats() if score[stream.Measure] else score
+
+
+def _render(score: Any) -> tuple[Any, bytes]:
+    """The expanded score and music21's MIDI bytes of it (notes, velocities, instruments, tempo)."""
+    from music21.midi import translate  # noqa: PLC0415
+
+    expanded = _expand(score)
+    return expanded, translate.music21ObjectToMidiFile(expanded).writestr()
+
+
+def _render_with_repairs(score: Any) -> tuple[Any, bytes, tuple[str, ...]]:
+    """:func:`_render`, repairing ``score`` in place and retrying when music21 reports a known failure."""
     repairs: list[str] = []
     done: set[str] = set()
     first_error: BaseException | None = None
     while True:
         try:
-            score.write("midi", fp=str(path))
-            return tuple(repairs)
+            expanded, data = _render(score)
+            return expanded, data, tuple(repairs)
         except Exception as exc:  # music21 raises many exception types while writing
             first_error = first_error or exc
             try:
@@ -152,71 +173,45 @@ def write_midi(score: Any, path: str | Path) -> tuple[str, ...]:
             except Exception:
                 repair = None
             if repair is None:
-                path.unlink(missing_ok=True)
                 tried = f"; tried: {' / '.join(repairs)}" if repairs else ""
                 raise WriteError(f"music21 could not write MIDI ({_short(first_error)}){tried}") from exc
             repairs.append(repair)
 
 
-def pickup_quarters(score: Any) -> float:
-    """Length in quarter notes of the score's pickup (anacrusis) bar, or 0.0 when it starts on a downbeat.
+def write_score_midi(score: Any, path: str | Path) -> tuple[str, ...]:
+    """Write ``score`` as a MIDI file whose bar lines are the score's, and return the repairs made.
 
-    music21 marks a pickup by ``paddingLeft`` on the first measure but writes its notes from time 0 under the
-    full time signature, so every bar line in the MIDI file would fall a pickup's length too early.
+    music21 renders the notes of the repeat-expanded score (velocities, instruments, tempo); the time
+    signatures are then rewritten from the expanded score's measures (:func:`data.bars.time_signature_table`:
+    pickups, split bars and endings get a signature of their own length) and the piece is written by the
+    project's one MIDI writer, :func:`evaluation.write_midi`. Reading the file back, the bar lines before
+    the last note are exactly the measure starts of the expanded score.
+
+    Returns the repairs made (empty when nothing had to change), including a note for any bar whose length
+    no time signature can express. Raises ``WriteError`` when music21 cannot render the score even after
+    the known repairs, or the rendering has nothing the reader accepts; no file is left behind then.
     """
-    parts = getattr(score, "parts", None) or [score]
-    measures = parts[0].getElementsByClass("Measure")
-    if not measures:
-        return 0.0
-    first = measures[0]
-    if float(first.paddingLeft or 0.0) <= 0.0:
-        return 0.0
-    length = float(first.duration.quarterLength)
-    return length if 0.0 < length < float(first.barDuration.quarterLength) else 0.0
-
-
-def _fraction_signature(quarters: float) -> tuple[int, int] | None:
-    for denominator in (4, 8, 16, 32, 64):
-        numerator = quarters * denominator / 4
-        if abs(numerator - round(numerator)) < 1e-9 and round(numerator) >= 1:
-            return round(numerator), denominator
-    return None
-
-
-def mark_pickup_bar(path: str | Path, quarters: float) -> str | None:
-    """Give the pickup bar of a written MIDI file its own time signature (e.g. 1/4), as notation programs do.
-
-    Bar lines then fall where the score has them: the full signature starts after the pickup. Returns a
-    description of the change, or None when ``quarters`` cannot be written as a time signature.
-    """
-    import mido
-
-    signature = _fraction_signature(quarters)
-    if signature is None:
-        return None
-    midi = mido.MidiFile(str(path))
-    pickup_ticks = round(quarters * midi.ticks_per_beat)
-    track = midi.tracks[0]
-    events, now = [], 0
-    for message in track:
-        now += message.time
-        events.append((now, message))
-    first = next((m for t, m in events if m.type == "time_signature" and t == 0), None)
-    if first is None or any(m.type == "time_signature" and 0 < t <= pickup_ticks for t, m in events):
-        return None
-    numerator, denominator = signature
-    events.append((0, mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator)))
-    events.append((pickup_ticks, first.copy()))
-    events = [(t, m) for t, m in events if m is not first]
-    events.sort(key=lambda item: (item[1].type == "end_of_track", item[0]))  # stable: same-tick order kept
-    track.clear()
-    previous = 0
-    for tick, message in events:
-        tick = max(tick, previous)  # end_of_track goes last, after the full-bar signature
-        track.append(message.copy(time=tick - previous))
-        previous = tick
-    midi.save(str(path))
-    return f"pickup bar of {quarters:g} quarter notes given its own {numerator}/{denominator} time signature"
+    path = Path(path)
+    expanded, data, repairs = _render_with_repairs(score)
+    try:
+        piece = read_midi(data, name=str(path))
+    except MidiError as exc:
+        raise WriteError(f"music21's MIDI of the score cannot be read back ({exc.reason})") from exc
+    bars = score_bars(expanded, score)
+    if bars:
+        rows, unwritable = time_signature_table(bars)
+        piece = dataclasses.replace(piece, time_signatures=np.array(rows, dtype=np.float64))
+        if unwritable:
+            first = unwritable[0]
+            repairs = (*repairs, f"{len(unwritable)} bar(s) have a length no MIDI time signature can express "
+                                 f"(first: measure {first.number}{first.suffix}, {first.length:g} quarter notes at "
+                                 f"{first.start:g}); bar lines after it may be shifted")
+    try:
+        write_midi(piece, path)
+    except MidiError as exc:
+        path.unlink(missing_ok=True)
+        raise WriteError(f"the MIDI of the score cannot be written ({exc.reason})") from exc
+    return repairs
 
 
 def _score_title(score: Any) -> str:
@@ -269,15 +264,9 @@ def convert_piece(src: PieceSource, out_dir: str | Path) -> PieceResult:
         title = src.title or _score_title(score) or src.id
         midi_path = out / f"{src.id}.mid"
         try:
-            repairs = write_midi(score, midi_path)
+            repairs = write_score_midi(score, midi_path)
         except WriteError as exc:
             return PieceResult(src.id, src.source, False, title=title, reason=str(exc))
-        try:
-            pickup = pickup_quarters(score)
-            marked = mark_pickup_bar(midi_path, pickup) if pickup else None
-        except Exception as exc:  # the MIDI is fine without the marker: keep it, say why bars may be shifted
-            marked = f"pickup bar left unmarked ({_short(exc)}): bar lines may fall a pickup early"
-        repairs = (*repairs, marked) if marked else repairs
     abc_name = None
     if src.text is not None:
         abc_name = f"{src.id}.abc"

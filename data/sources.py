@@ -34,10 +34,22 @@ class PieceSource:
 
 
 def music21_corpus_dir() -> Path:
-    """Folder of music21's bundled corpus (imports music21, ~0.5 s)."""
+    """Folder of music21's bundled corpus, symbolic links resolved as music21 resolves its own paths
+    (imports music21, ~0.5 s)."""
     from music21 import corpus
 
-    return Path(corpus.__file__).parent
+    return Path(corpus.__file__).resolve().parent
+
+
+def corpus_relative(path: str | Path, root: Path) -> str:
+    """``path`` relative to the corpus folder ``root`` (POSIX form), with symbolic links resolved on both
+    sides: music21 returns resolved paths (``corpus.getWork``), while a virtualenv reached through a link
+    gives unresolved ones, and ``Path.relative_to`` compares the text."""
+    path, root = Path(path), Path(root)
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.resolve().relative_to(root.resolve()).as_posix()
 
 
 def music21_version() -> str:
@@ -90,7 +102,7 @@ def abc_book_sources(files: list[Path], root: Path, prefix: str = "") -> list[Pi
     seen: set[str] = set()
     for f in files:
         tunes = split_abc_tunes(f.read_text(encoding="utf-8", errors="replace"))
-        rel = f.relative_to(root).as_posix()
+        rel = corpus_relative(f, root)
         for number, tune in tunes:
             base = safe_id(prefix + f.stem if len(tunes) == 1 else f"{prefix}{f.stem}_x{number}")
             pid, k = base, 1
@@ -128,7 +140,7 @@ def bach_chorale_sources() -> tuple[list[PieceSource], list[dict[str, str]]]:
         else:
             found = corpus.getWork(name)
             path = Path(found[0] if isinstance(found, list) else found)
-        rel = path.relative_to(root).as_posix()
+        rel = corpus_relative(path, root)
         if rel in seen:
             dups.append({"source": f"{rel} (Riemenschneider {number})", "same_as": seen[rel]})
             continue
@@ -166,4 +178,4 @@ def palestrina_sources() -> tuple[list[PieceSource], list[dict[str, str]]]:
     """Palestrina mass movements in Humdrum kern (``palestrina/*.krn``), sorted by file name."""
     root = music21_corpus_dir()
     files = sorted((root / "palestrina").glob("*.krn"))
-    return [PieceSource(safe_id(f.stem), f.relative_to(root).as_posix(), str(f)) for f in files], []
+    return [PieceSource(safe_id(f.stem), corpus_relative(f, root), str(f)) for f in files], []

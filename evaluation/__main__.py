@@ -1,8 +1,10 @@
 """Command line of the evaluation package: ``python -m evaluation score | features | chords``.
 
-Exit status: 0 when something was scored (files that could not be read are still reported: errors.csv for
-``score``, an ``error`` entry for ``features``); 1 with a message on stderr when nothing could be scored (or
-``chords`` could not read its file); 2 for a usage error (argparse, bad --jobs or --config).
+Exit status (as every tunelab command, :mod:`tunelab.settings`): 0 when something was scored (files that could
+not be read are still reported: errors.csv for ``score``, an ``error`` entry for ``features``); 2 for bad
+input, with ``error: <message>`` on stderr and no traceback: a missing folder, nothing in the reference that
+could be scored, no file of ``features`` readable, ``chords`` unable to read its file, bad options (argparse,
+--jobs, --config).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.midi_io import MidiError
+from tunelab import EXIT_BAD_INPUT
 
 SCORE_HELP = """Score every MIDI file under a reference folder and under each generated folder, compare each
 generated set with the reference, and write features.csv, errors.csv, summary.json and report.html into
 --out. Files that cannot be read are listed in errors.csv with the reason; the others are still scored.
-Exit status 0 when the reference was scored, 1 (with a message) when a folder is missing or nothing in the
-reference could be scored, 2 for bad options."""
+Entries named like MIDI files that are not files (dangling links, link loops, named pipes, folders) are
+listed in errors.csv too. Exit status 0 when the reference was scored; 2 (with 'error: ...' on stderr) when a
+folder is missing, nothing in the reference could be scored, or an option is wrong."""
 
 
 def _generated_set(text: str) -> tuple[str, Path]:
@@ -84,7 +88,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "features",
         help="print the features of MIDI files",
         description="Compute the features of each file and print them; a file that cannot be read is "
-        "printed with its reason. Exit status 0 when at least one file was scored, 1 when none could be.",
+        "printed with its reason. Exit status 0 when at least one file was scored, 2 (with 'error: ...' on "
+        "stderr) when none could be.",
     )
     features.add_argument("files", nargs="+", type=Path, metavar="FILE", help="MIDI files")
     features.add_argument(
@@ -133,30 +138,30 @@ def _score(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     try:
         config = DistanceConfig.from_toml(args.config) if args.config else DistanceConfig()
     except (OSError, ValueError, TypeError) as error:
         print(f"error: cannot use --config {args.config}: {error}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     folders = {"reference": args.reference, **dict(args.generated)}
     if len(folders) != len(args.generated) + 1:
         print("error: two --generated sets have the same NAME", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     files_by_set = {}
     for name, folder in folders.items():  # check every folder before scoring anything
         try:
             files_by_set[name] = iter_midi_files(folder)
         except MidiError as error:
             print(f"error: {'--reference' if name == 'reference' else name}: {error}", file=sys.stderr)
-            return 1
+            return EXIT_BAD_INPUT
         if not files_by_set[name]:
             print(f"warning: {name}: no .mid/.midi files under {folder}", file=sys.stderr)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         print(f"error: cannot write into --out {args.out}: {error.strerror} (give a folder)", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     rows_by_set, errors_by_set = {}, {}
     for name, paths in files_by_set.items():
         rows, errors = score_files(paths, jobs=args.jobs, progress=not args.no_progress, description=name)
@@ -170,7 +175,7 @@ def _score(args: argparse.Namespace) -> int:
             )
             for file, reason in errors[:5]:
                 print(f"  {file}: {reason}", file=sys.stderr)
-            return 1
+            return EXIT_BAD_INPUT
     for name, rows in rows_by_set.items():
         if name != "reference" and not rows:
             print(f"warning: nothing in set {name!r} could be scored; its distances are empty", file=sys.stderr)
@@ -220,7 +225,7 @@ def _features(args: argparse.Namespace) -> int:
     if all("error" in result for result in results):
         print(f"error: none of the {len(results)} file(s) could be scored (each reason is printed with its file)",
               file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     return 0
 
 

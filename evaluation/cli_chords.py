@@ -1,12 +1,15 @@
-"""The ``chords`` verb: ``python -m evaluation chords FILE [--per beat|bar] [--json]``.
+"""The ``chords`` verb: ``python -m evaluation chords FILE [--per beat|bar] [--key global|local] [--json]``.
 
-Prints the key (Krumhansl–Schmuckler) and the chord of every beat or bar, consecutive equal labels merged,
-times in seconds. With ``--json`` the output is exactly one JSON object::
+Prints the key (:func:`evaluation.key.estimate_key`) and the chord of every beat or bar, consecutive equal
+labels merged, times in seconds. With ``--key local`` the Roman numerals are relative to the local key in
+force (modulations followed, :func:`evaluation.key.estimate_local_keys`) and each chord names its key. With
+``--json`` the output is exactly one JSON object::
 
     {"key": "D major", "chords": [{"start": 0.0, "end": 0.5, "label": "D:maj", "roman": "I"}, ...]}
 
-A file that cannot be read prints the reader's message (naming the file) on stderr and exits with status 1,
-as the other verbs do when nothing could be scored (2 is argparse's status for a usage error).
+(with ``--key local`` each chord also has ``"key": "A major"``). Exit status 0 when the chords were printed;
+2 with ``error: <file>: <reason>`` on stderr when the file cannot be read (missing, not MIDI, unreadable,
+a folder or a named pipe ...) and for usage errors (argparse); never a traceback.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ import sys
 
 from evaluation.harmony import detect_chords, estimate_key
 from evaluation.midi_io import MidiError, read_midi
+from tunelab import EXIT_BAD_INPUT
 
 __all__ = ["chords_report", "main", "register", "run_chords"]
 
 _DESCRIPTION = (
-    "Estimate the key (Krumhansl-Schmuckler) of a MIDI file and label the chord of every beat or "
-    "bar by template matching (Harte labels such as D:maj, C:maj/3, G:7, N for no chord), with "
-    "Roman numerals relative to the key. Drum tracks are ignored. Exit status 1 (with the reason on "
-    "stderr) when the file cannot be read."
+    "Estimate the key of a MIDI file and label the chord of every beat or bar by template matching "
+    "(Harte labels such as D:maj, C:maj/3, G:7, N for no chord), with Roman numerals relative to the "
+    "global key or to the local key in force. Drum tracks are ignored. Exit status 0 when done, 2 (with "
+    "'error: FILE: reason' on stderr) when the file cannot be read or the options are wrong."
 )
 
 
@@ -38,10 +42,18 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "file's time signatures (4/4 when it has none); default: beat",
     )
     parser.add_argument(
+        "--key",
+        choices=("global", "local"),
+        default="global",
+        help="key of the Roman numerals: 'global' = one key for the piece; 'local' = the key in force at "
+        "each chord (modulations followed; the JSON and the table then give each chord's key); "
+        "default: global",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help='print one JSON object {"key": ..., "chords": [{"start", "end", "label", "roman"}]} '
-        "with times in seconds, instead of a table",
+        '(plus "key" per chord with --key local) with times in seconds, instead of a table',
     )
 
 
@@ -55,44 +67,48 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def chords_report(path: str, per: str = "beat") -> dict:
-    """Key name and merged chord segments of a file as plain data (times in seconds, rounded to 1 µs).
+def chords_report(path: str, per: str = "beat", key: str = "global") -> dict:
+    """Key name and merged chord segments of a file as plain data (times in seconds, rounded to 1 µs);
+    ``key="local"`` gives numerals in the local key and each chord's ``"key"``.
 
     Raises :class:`MidiError` when the file cannot be read.
     """
+    if key not in ("global", "local"):
+        raise ValueError(f"key must be 'global' or 'local', got {key!r}")
     piece = read_midi(path)
-    key = estimate_key(piece.pitched())
-    segments = detect_chords(piece, per=per, key=key, merge=True)
-    return {
-        "key": key.name,
-        "chords": [
-            {
-                "start": round(segment.start_seconds, 6),
-                "end": round(segment.end_seconds, 6),
-                "label": segment.label,
-                "roman": segment.roman,
-            }
-            for segment in segments
-        ],
-    }
+    home = estimate_key(piece.pitched())
+    segments = detect_chords(piece, per=per, key=home, merge=True, key_scope=key)
+    chords = []
+    for segment in segments:
+        chord = {
+            "start": round(segment.start_seconds, 6),
+            "end": round(segment.end_seconds, 6),
+            "label": segment.label,
+            "roman": segment.roman,
+        }
+        if key == "local":
+            chord["key"] = segment.key
+        chords.append(chord)
+    return {"key": home.name, "chords": chords}
 
 
 def _table(report: dict) -> str:
-    lines = [f"Key: {report['key']}", "", f"{'start (s)':>10}  {'end (s)':>10}  {'chord':<12}  roman"]
+    local = any("key" in chord for chord in report["chords"])
+    header = f"{'start (s)':>10}  {'end (s)':>10}  {'chord':<12}  {'roman':<10}" + ("  key" if local else "")
+    lines = [f"Key: {report['key']}", "", header.rstrip()]
     for chord in report["chords"]:
-        lines.append(
-            f"{chord['start']:>10.3f}  {chord['end']:>10.3f}  {chord['label']:<12}  {chord['roman']}"
-        )
+        line = f"{chord['start']:>10.3f}  {chord['end']:>10.3f}  {chord['label']:<12}  {chord['roman']:<10}"
+        lines.append((line + (f"  {chord.get('key', '')}" if local else "")).rstrip())
     return "\n".join(lines)
 
 
 def run_chords(args: argparse.Namespace) -> int:
-    """Run the verb on parsed arguments (``file``, ``per``, ``json``); returns the exit status."""
+    """Run the verb on parsed arguments (``file``, ``per``, ``key``, ``json``); returns the exit status."""
     try:
-        report = chords_report(args.file, per=args.per)
+        report = chords_report(args.file, per=args.per, key=getattr(args, "key", "global"))
     except MidiError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     print(json.dumps(report) if args.json else _table(report))
     return 0
 

@@ -26,6 +26,17 @@ and ours):
 5. ``empty_beat_rate``: a note ending exactly on a beat no longer fills the next beat, and the piece has
    ``ceil(length)`` beats, not ``length // resolution + 1``.
 
+Other differences from MusPy's values, not bugs:
+
+6. Notes of zero length (note-off on the note-on's tick) are dropped by the reader
+   (:func:`evaluation.read_midi`); MusPy keeps them. Its note-count metrics (``n_pitches_used``,
+   ``n_pitch_classes_used``, ``pitch_range``, ``pitch_entropy``, ``pitch_class_entropy``,
+   ``scale_consistency``, ``pitch_in_scale_rate``) count them; its time-based ones (``polyphony``,
+   ``polyphony_rate``, ``empty_beat_rate``) ignore them, as ours do.
+7. ``polyphony_rate`` divides by the end of the tracks as MusPy does (the last note end or control change,
+   :attr:`Piece.track_end`); a piece written back by :func:`evaluation.write_midi` has no control changes,
+   so its denominator is the last note end.
+
 Other departures (mgeval's first-track-only reading, MuseGAN's paper-vs-code threshold, MusDr's sampled
 pairs and CPI denominator) are listed in the docstrings of the functions concerned.
 """
@@ -67,11 +78,13 @@ _DEFINITIONS: dict[str, str] = {
     "pitch_entropy": f"entropy in bits of the note-count histogram of the 128 pitches - {_MUSPY}",
     "pitch_class_entropy": f"entropy in bits of the note-count histogram of the 12 pitch classes - {_MUSPY}",
     "polyphony": f"mean number of distinct pitches sounding while at least one sounds - {_MUSPY}",
-    "polyphony_rate": f"share of the piece's time with more than 2 distinct pitches sounding - {_MUSPY}",
+    "polyphony_rate":
+        f"share of the piece's time (to the last note end or control change) with more than 2 distinct pitches "
+        f"sounding - {_MUSPY}",
     "scale_consistency":
         f"largest share of notes inside one of the 12 major / 12 harmonic minor scales - {_MUSPY}, fixed",
     "pitch_in_scale_rate":
-        f"share of notes inside the major or harmonic minor scale of the estimated (Krumhansl-Schmuckler) key "
+        f"share of notes inside the major or harmonic minor scale of the estimated key "
         f"- {_MUSPY}, fixed",
     "empty_beat_rate":
         f"share of beats (quarter notes) with no note sounding, drums included - {_MUSPY}, bug fixed",
@@ -98,8 +111,10 @@ _DEFINITIONS: dict[str, str] = {
     "chord_change_rate": "chord changes per quarter note, chords detected per beat by templates",
     "no_chord_rate": "share of the piece's time labelled N (no chord), chords detected per beat by templates",
     "key_confidence":
-        "Pearson correlation of the duration-weighted chroma and the best key profile - Krumhansl-Schmuckler",
-    "key": "estimated key, e.g. 'D major' - Krumhansl-Schmuckler with Krumhansl-Kessler profiles",
+        "Pearson correlation of the duration-weighted chroma and the profile of the estimated key - "
+        "Krumhansl-Schmuckler",
+    "key": "estimated key, e.g. 'D major' - Krumhansl-Schmuckler with Albrecht-Shanahan profiles, home key "
+           "(the local key the piece starts and ends in)",
     "pitch_class_histogram": "share of notes on each pitch class (12, sums to 1), count-weighted",
     "pitch_class_histogram_duration":
         f"share of sounding seconds on each pitch class (12, sums to 1) - {_MGEVAL}",
@@ -150,7 +165,7 @@ def _pitch_and_rhythm(piece: Piece, pitched: Piece) -> dict[str, float | str | n
     onsets = rhythm.bar_onset_matrix(piece, bars=bars)
     pitch_time, segments, sounding = pitch.pitch_activity(pitched)
     covered = float(np.sum(segments[sounding > 0]))
-    length_ticks = piece.duration * piece.ticks_per_quarter
+    length_ticks = piece.track_end * piece.ticks_per_quarter
     length_classes = rhythm.note_length_classes(pitched)
     counts = pitch.pitch_counts(pitched)
     classes = pitch.pitch_class_counts(counts)

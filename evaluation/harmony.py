@@ -1,6 +1,7 @@
-"""Harmony of a piece: key (Krumhansl–Schmuckler, :mod:`evaluation.key`) and chords (template matching
-over Harte labels, Roman numerals, progression statistics, :mod:`evaluation.chords`). This module
-re-exports both; import from here."""
+"""Harmony of a piece: keys (Krumhansl–Schmuckler global key and local keys by Viterbi, :mod:`evaluation.key`)
+and chords (template matching over Harte labels, Roman numerals in the global or local key, progression
+statistics, :mod:`evaluation.chords`). This module re-exports both; import from here. Their accuracy against
+expert analyses: :mod:`evaluation.accuracy`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from evaluation.chords import (
     window_chroma,
 )
 from evaluation.key import (
+    KEY_PROFILES,
     KRUMHANSL_KESSLER_MAJOR,
     KRUMHANSL_KESSLER_MINOR,
     Key,
+    KeyConfig,
     duration_chroma,
     estimate_key,
+    estimate_local_keys,
     key_correlations,
     key_from_name,
     key_name,
@@ -26,15 +30,18 @@ from evaluation.key import (
 )
 
 __all__ = [
+    "KEY_PROFILES",
     "KRUMHANSL_KESSLER_MAJOR",
     "KRUMHANSL_KESSLER_MINOR",
     "QUALITIES",
     "ChordSegment",
     "Key",
+    "KeyConfig",
     "chord_statistics",
     "detect_chords",
     "duration_chroma",
     "estimate_key",
+    "estimate_local_keys",
     "key_correlations",
     "key_from_name",
     "key_name",

@@ -6,7 +6,8 @@ Conventions used by every metric in ``evaluation/``:
   (``start_seconds``, ``end_seconds``) through the file's tempo map. A "beat" is one quarter note, as in
   MusPy (its ``resolution`` is ticks per quarter note).
 - Notes are sorted by start, then pitch. Drum notes (MIDI channel 10) are kept, flagged by ``is_drum``;
-  metrics that are about pitch use :meth:`Piece.pitched`.
+  metrics that are about pitch use :meth:`Piece.pitched`. Notes of zero length (a note-off on the note-on's
+  tick) are dropped: they never sound (MusPy keeps them; :mod:`evaluation.features` lists what that changes).
 - Bars come from the time signatures (4/4 when the file has none): :meth:`Piece.bar_starts`.
 
 This module is the only place that raises :class:`MidiError` for a file that cannot be read; the message
@@ -19,12 +20,21 @@ code (decoders, baselines, fixtures) are built with :func:`piece_from_notes`.
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MidiError", "Piece", "ReaderConfig", "check_piece", "piece_from_notes", "read_midi", "write_midi"]
+__all__ = ["BYTES_PER_BEAT", "BYTES_PER_NOTE", "MidiError", "Piece", "ReaderConfig", "check_piece",
+           "piece_from_notes", "read_midi", "write_midi"]
+
+#: Peak bytes per note and per quarter note of length that reading and scoring one file (every feature) need
+#: at most, measured with tracemalloc (about 210 and 820; ``tests/evaluation/test_bad_input.py`` checks them).
+BYTES_PER_NOTE = 300
+BYTES_PER_BEAT = 1000
 
 
 class MidiError(ValueError):
@@ -38,12 +48,23 @@ class MidiError(ValueError):
 
 @dataclass(frozen=True)
 class ReaderConfig:
-    """What the reader accepts. Tempi are in quarter notes per minute (BPM)."""
+    """What the reader accepts. Tempi are in quarter notes per minute (BPM).
+
+    Memory: reading and scoring one file (``compute_features``) needs at most :data:`BYTES_PER_NOTE` bytes per
+    note plus :data:`BYTES_PER_BEAT` per quarter note of length plus 8 MB at its peak (long notes over many
+    beats are visited in chunks of bounded size), so the default limits bound one worker to about 400 MB
+    (1,000,000 notes: 300 MB; 100,000 quarter notes, 14 hours at 120 BPM: 100 MB). The time is bounded too:
+    work per beat of every note is at most ``max_note_quarters``. A file over a limit is refused with a
+    :class:`MidiError` that says which limit and by how much.
+    """
 
     min_bpm: float = 1.0  # slower tempi (or a tempo of zero microseconds) are reported as broken
     max_bpm: float = 1000.0  # faster tempi squash the piece into nothing and are reported as broken
     require_pitched: bool = True  # a file with only drum notes is reported (nothing pitched to score)
     max_bytes: int = 64 * 1024 * 1024  # larger files are refused before parsing
+    max_notes: int = 1_000_000  # more notes are refused after parsing, before any array is built
+    max_quarters: float = 100_000.0  # a piece longer than this (quarter notes, to its last note end) is refused
+    max_note_quarters: float = 20_000_000.0  # total length of all notes (quarter notes): bounds the time work
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +87,7 @@ class Piece:
     ticks_per_quarter: int
     tempos: np.ndarray  # (k, 2) float64: [position in quarter notes, BPM]; first row at 0
     time_signatures: np.ndarray  # (m, 3) float64: [position in quarter notes, numerator, denominator]
+    controls_end: float = 0.0  # quarter notes: the last control change (0 without any); not written back
 
     @property
     def n_notes(self) -> int:
@@ -75,6 +97,12 @@ class Piece:
     def duration(self) -> float:
         """End of the last note, in quarter notes (0.0 for a piece without notes)."""
         return float(self.end.max()) if self.n_notes else 0.0
+
+    @property
+    def track_end(self) -> float:
+        """End of the tracks as MusPy measures it (quarter notes): the last note end or control change,
+        whichever is later (MusPy keeps control changes as track annotations)."""
+        return max(self.duration, float(self.controls_end))
 
     @property
     def duration_seconds(self) -> float:
@@ -198,6 +226,55 @@ def _too_big(size: int, config: ReaderConfig) -> str:
     return f"the file is {size / 2**20:.1f} MiB, over the {config.max_bytes / 2**20:.0f} MiB limit"
 
 
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISDIR(mode):
+        return "a folder, not a MIDI file (its name ends in a MIDI suffix)"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file: it is not read, as reading would wait for a writer"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a device or a socket)"
+    return None
+
+
+def _read_file(file: Path, path: str, config: ReaderConfig) -> bytes:
+    """The bytes of ``file``; every reason it cannot be read becomes a :class:`MidiError`."""
+    try:
+        info = os.stat(file)
+    except FileNotFoundError:
+        if os.path.islink(file):
+            raise MidiError(path, f"a symbolic link to {os.readlink(file)}, which does not exist") from None
+        raise MidiError(path, "no such file") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise MidiError(path, "a symbolic link loop (the link leads back to itself)") from None
+        raise MidiError(path, f"cannot be read ({error.strerror or error})") from None
+    problem = _not_regular(info.st_mode)
+    if problem:
+        raise MidiError(path, problem)
+    if info.st_size > config.max_bytes:
+        raise MidiError(path, _too_big(info.st_size, config))
+    try:  # O_NONBLOCK: if the file was swapped for a named pipe since stat, open returns instead of waiting
+        descriptor = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except PermissionError:
+        raise MidiError(path, "permission denied: the file cannot be read") from None
+    except OSError as error:
+        raise MidiError(path, f"cannot be opened ({error.strerror or error})") from None
+    try:
+        problem = _not_regular(os.fstat(descriptor).st_mode)
+        if problem:
+            raise MidiError(path, problem)
+        chunks, size = [], 0
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            while size <= config.max_bytes and (chunk := handle.read(1 << 20)):  # a file growing while read stops
+                chunks.append(chunk)
+                size += len(chunk)
+        return b"".join(chunks)
+    except OSError as error:
+        raise MidiError(path, f"cannot be read ({error.strerror or error})") from None
+    finally:
+        os.close(descriptor)
+
+
 def read_midi(source: str | Path | bytes, *, name: str | None = None,
               config: ReaderConfig = ReaderConfig()) -> Piece:
     """Read a Standard MIDI File into a :class:`Piece`.
@@ -212,20 +289,17 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
     Raises
     ------
     MidiError
-        When the file is missing, empty, not MIDI, truncated, type 2, has a zero or implausible tempo,
-        has no notes, or (with ``config.require_pitched``) only drum notes.
+        When the file is missing, not a regular file (a folder, a named pipe, a dangling link or a link loop),
+        cannot be read (permission, I/O error), is empty, not MIDI, truncated, type 2, over a limit of
+        ``config``, has a zero or implausible tempo, has no notes, or (with ``config.require_pitched``) only
+        drum notes. A named pipe is never opened for reading, so nothing waits for a writer.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         path = name or "<bytes>"
     else:
         path = str(source) if name is None else name
-        file = Path(source)
-        if not file.is_file():
-            raise MidiError(path, "no such file" if not file.exists() else "not a file")
-        if file.stat().st_size > config.max_bytes:
-            raise MidiError(path, _too_big(file.stat().st_size, config))
-        data = file.read_bytes()
+        data = _read_file(Path(source), path, config)
     if len(data) > config.max_bytes:
         raise MidiError(path, _too_big(len(data), config))
     _check_header(data, path)
@@ -234,6 +308,11 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
     tempos = _tempo_map(score, path, tpq, config)
     time_signatures = _time_signatures(score, path, tpq)
 
+    n_notes = sum(int(track.note_num()) for track in score.tracks)
+    if n_notes > config.max_notes:
+        raise MidiError(path, f"the file has {n_notes:,} notes, over the limit of {config.max_notes:,} (about "
+                              f"{BYTES_PER_NOTE * n_notes / 2**20:,.0f} MB to score; raise ReaderConfig.max_notes "
+                              "to accept it)")
     arrays = [(index, track, track.notes.numpy()) for index, track in enumerate(score.tracks)]
     arrays = [(index, track, notes) for index, track, notes in arrays if len(notes["time"])]
     if not arrays:
@@ -261,8 +340,18 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
     elif config.require_pitched and is_drum.all():
         raise MidiError(path, "the file has only drum notes (channel 10): nothing pitched to score")
 
+    length = float((start_ticks + duration_ticks).max()) / tpq
+    sounding = float(duration_ticks.sum()) / tpq
+    if sounding > config.max_note_quarters:
+        raise MidiError(path, f"the notes last {sounding:,.0f} quarter notes in all, over the limit of "
+                              f"{config.max_note_quarters:,.0f} (ReaderConfig.max_note_quarters)")
+    if length > config.max_quarters:
+        raise MidiError(path, f"the piece lasts {length:,.0f} quarter notes (to the end of its last note), over the "
+                              f"limit of {config.max_quarters:,.0f} (ReaderConfig.max_quarters); a stray note far "
+                              "after the music often causes this")
     order = np.argsort(start_ticks * 128 + pitch, kind="stable")  # by start, then pitch
     start_ticks, end_ticks = start_ticks[order], start_ticks[order] + duration_ticks[order]
+    control_ticks = [int(track.controls.numpy()["time"].max()) for track in score.tracks if len(track.controls)]
     start, end = start_ticks / tpq, end_ticks / tpq
     seconds = _quarters_to_seconds(np.concatenate([start, end]), tempos)
     return Piece(
@@ -279,6 +368,7 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
         ticks_per_quarter=tpq,
         tempos=tempos,
         time_signatures=time_signatures,
+        controls_end=max(control_ticks) / tpq if control_ticks else 0.0,
     )
 
 

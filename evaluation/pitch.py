@@ -37,7 +37,7 @@ import numpy as np
 
 from evaluation.key import MAJOR_SCALE, MINOR_SCALE
 from evaluation.midi_io import Piece
-from evaluation.rhythm import bar_grid, window_overlaps
+from evaluation.rhythm import bar_grid, window_sums
 
 __all__ = [
     "MAJOR_SCALE",
@@ -255,10 +255,12 @@ def polyphony(piece: Piece) -> float:
 def polyphony_rate(piece: Piece, threshold: int = 2) -> float:
     """Share of the piece's time with more than ``threshold`` distinct pitches on. MusPy ``polyphony_rate``.
 
-    As in MusPy, the denominator is the whole piece, from 0 to the end of its last note (drums included); drum
+    As in MusPy, the denominator is the whole piece, from 0 to the end of its tracks: the last note end (drums
+    included) or the last control change, whichever is later (:attr:`Piece.track_end`; MusPy keeps control
+    changes as track annotations, so a sustain-pedal release after the last note lengthens the piece). Drum
     notes are not counted as pitches. Called "polyphonicity" in MuseGAN. NaN for a piece of length 0.
     """
-    length = piece.duration
+    length = piece.track_end
     if length <= 0:
         return NAN
     _, lengths, counts = pitch_activity(piece)
@@ -284,14 +286,21 @@ def pitch_class_transition_matrix(piece: Piece,
     target_end = pitched.end_seconds + track
     low = np.searchsorted(sorted_keys, target_end - time_thresh, side="right")
     high = np.searchsorted(sorted_keys, target_end + time_thresh, side="left")
-    n_targets = high - low
-    sources = np.repeat(np.arange(pitched.n_notes), n_targets)
-    within = np.arange(sources.size) - np.repeat(np.cumsum(n_targets) - n_targets, n_targets)
-    targets = order[np.repeat(low, n_targets) + within]
-    keep = sources != targets
     classes = pitched.pitch.astype(np.int64) % 12
-    pairs = classes[sources[keep]] * 12 + classes[targets[keep]]
-    return np.bincount(pairs, minlength=144).reshape(12, 12).astype(np.float64)
+    # the targets of note i are the notes order[low[i]:high[i]]: count their pitch classes with prefix sums
+    # (memory O(notes), however many notes start together) instead of listing every pair
+    prefix = np.zeros((pitched.n_notes + 1, 12), dtype=np.int32)
+    np.cumsum(np.eye(12, dtype=np.int32)[classes[order]], axis=0, out=prefix[1:])
+    rank = np.empty(pitched.n_notes, dtype=np.int64)
+    rank[order] = np.arange(pitched.n_notes)
+    own = (rank >= low) & (rank < high)  # a note shorter than time_thresh is not its own successor
+    matrix = np.zeros((12, 12))
+    for first in range(0, pitched.n_notes, 1 << 16):
+        rows = slice(first, first + (1 << 16))
+        counts = (prefix[high[rows]] - prefix[low[rows]]).astype(np.float64)
+        counts[np.flatnonzero(own[rows]), classes[rows][own[rows]]] -= 1
+        np.add.at(matrix, classes[rows], counts)
+    return matrix
 
 
 def average_pitch_interval(piece: Piece) -> float:
@@ -314,9 +323,7 @@ def bar_pitch_class_durations(piece: Piece, bars: tuple[np.ndarray, np.ndarray] 
     """
     starts, lengths = bar_grid(piece) if bars is None else bars
     pitched = _pitched(piece)
-    note, bar, overlap = window_overlaps(pitched.start, pitched.end, starts, starts + lengths)
-    cells = bar * 12 + pitched.pitch[note].astype(np.int64) % 12
-    return np.bincount(cells, weights=overlap, minlength=starts.size * 12).reshape(starts.size, 12)
+    return window_sums(pitched.start, pitched.end, starts, starts + lengths, pitched.pitch.astype(np.int64) % 12, 12)
 
 
 def used_pitch_classes_per_bar(piece: Piece) -> float:

@@ -53,7 +53,9 @@ __all__ = [
     "onset_consistency",
     "onset_similarity",
     "qualified_note_rate",
+    "iter_window_overlaps",
     "window_overlaps",
+    "window_sums",
 ]
 
 NAN = float("nan")
@@ -96,6 +98,35 @@ def bar_grid(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
     return starts, lengths
 
 
+#: At most this many (note, window) pairs are built at a time by :func:`iter_window_overlaps` (about 2 MB of
+#: arrays), so that long notes over many short windows cannot make memory grow with notes × windows.
+MAX_PAIRS_PER_CHUNK = 1 << 16
+
+
+def iter_window_overlaps(start: np.ndarray, end: np.ndarray, window_starts: np.ndarray, window_ends: np.ndarray,
+                         max_pairs: int = MAX_PAIRS_PER_CHUNK):
+    """:func:`window_overlaps` in chunks of notes (in order) with at most ``max_pairs`` pairs each (one note
+    spanning more windows makes a chunk of its own); yields ``(note, window, overlap)`` with the indices of
+    the whole arrays. Reductions over the pairs (sums per window, minima) accumulate chunk by chunk."""
+    n_windows = len(window_starts)
+    if n_windows == 0 or len(start) == 0:
+        return
+    first = np.clip(np.searchsorted(window_starts, start, side="right") - 1, 0, n_windows - 1)
+    last = np.maximum(np.clip(np.searchsorted(window_ends, end, side="left"), 0, n_windows - 1), first)
+    counts = last - first + 1
+    total = np.cumsum(counts)
+    cuts = np.unique(np.searchsorted(total, np.arange(max_pairs, int(total[-1]), max_pairs), side="left"))
+    bounds = np.unique(np.concatenate([[0], np.minimum(cuts + 1, len(start)), [len(start)]]))
+    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+        chunk = counts[low:high]
+        note = np.repeat(np.arange(low, high), chunk)
+        window = (np.repeat(first[low:high], chunk) + np.arange(int(chunk.sum()))
+                  - np.repeat(np.cumsum(chunk) - chunk, chunk))
+        overlap = np.minimum(end[note], window_ends[window]) - np.maximum(start[note], window_starts[window])
+        keep = overlap > 0
+        yield note[keep], window[keep], overlap[keep]
+
+
 def window_overlaps(start: np.ndarray, end: np.ndarray, window_starts: np.ndarray,
                     window_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (note, window) pair that overlaps for a positive time, vectorised.
@@ -103,19 +134,26 @@ def window_overlaps(start: np.ndarray, end: np.ndarray, window_starts: np.ndarra
     ``start``/``end`` (n,) are note spans and ``window_starts``/``window_ends`` (W,) sorted, contiguous
     windows (beats, bars), all in quarter notes. Returns ``(note, window, overlap)``: note and window indices
     and the length of their overlap, one entry per overlapping pair. Notes outside the windows count in the
-    first or last window.
+    first or last window. The pairs of a long piece can be many: :func:`iter_window_overlaps` gives them in
+    chunks of bounded size.
     """
-    n_windows = len(window_starts)
-    if n_windows == 0 or len(start) == 0:
+    chunks = list(iter_window_overlaps(start, end, window_starts, window_ends))
+    if not chunks:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    first = np.clip(np.searchsorted(window_starts, start, side="right") - 1, 0, n_windows - 1)
-    last = np.maximum(np.clip(np.searchsorted(window_ends, end, side="left"), 0, n_windows - 1), first)
-    counts = last - first + 1
-    note = np.repeat(np.arange(len(start)), counts)
-    window = np.repeat(first, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    overlap = np.minimum(end[note], window_ends[window]) - np.maximum(start[note], window_starts[window])
-    keep = overlap > 0
-    return note[keep], window[keep], overlap[keep]
+    return tuple(np.concatenate(parts) for parts in zip(*chunks, strict=True))  # type: ignore[return-value]
+
+
+def window_sums(start: np.ndarray, end: np.ndarray, window_starts: np.ndarray, window_ends: np.ndarray,
+                column: np.ndarray, n_columns: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sum per window and column of the notes' overlaps with the windows (times ``weights`` per note):
+    shape (W, n_columns); ``column`` (n,) gives each note's column (e.g. its pitch class). Computed chunk by
+    chunk (:func:`iter_window_overlaps`), so memory stays O(W × n_columns + chunk)."""
+    n_windows = len(window_starts)
+    totals = np.zeros(n_windows * n_columns)
+    for note, window, overlap in iter_window_overlaps(start, end, window_starts, window_ends):
+        values = overlap if weights is None else overlap * weights[note]
+        totals += np.bincount(window * n_columns + column[note], weights=values, minlength=n_windows * n_columns)
+    return totals.reshape(n_windows, n_columns)
 
 
 def _bar_index(starts: np.ndarray, times: np.ndarray) -> np.ndarray:

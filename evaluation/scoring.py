@@ -74,7 +74,11 @@ HISTOGRAMS = ("pitch_class_histogram", "pitch_histogram")
 
 
 def iter_midi_files(folder: str | Path) -> list[Path]:
-    """Every ``*.mid`` / ``*.midi`` file under ``folder`` (recursive, any letter case), sorted by path.
+    """Every entry named ``*.mid`` / ``*.midi`` under ``folder`` (recursive, any letter case), sorted by path.
+
+    Entries that are not regular files are listed too, so that the reader reports each with its reason
+    (a dangling symbolic link, a link loop, a named pipe, a folder named like a MIDI file) instead of their
+    being skipped in silence. Symbolic links to folders are not followed.
 
     Raises
     ------
@@ -86,7 +90,7 @@ def iter_midi_files(folder: str | Path) -> list[Path]:
         raise MidiError(root, "no such folder (check the path)")
     if not root.is_dir():
         raise MidiError(root, "not a folder: give the folder that holds the MIDI files")
-    return sorted(path for path in root.rglob("*") if path.suffix.lower() in MIDI_SUFFIXES and path.is_file())
+    return sorted(path for path in root.rglob("*") if path.suffix.lower() in MIDI_SUFFIXES)
 
 
 def _default_features(piece: Any) -> dict[str, Any]:

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import time
+import dataclasses
 
 import numpy as np
 import pretty_midi
 import pytest
 
-from data import CORPORA, DataError, build_corpus, build_from_sources, corpus_files, corpus_splits, load_manifest
+from data import CORPORA, DataError, build, build_corpus, build_from_sources, corpus_files, corpus_splits, load_manifest
 from data.sources import bach_chorale_sources
 
 
@@ -26,9 +26,8 @@ def test_chorale_corpus_converts_bwv277_with_a_recorded_repair(chorales):
     assert {e.id for e in m.entries} == {"bwv269", "bwv347", "bwv153.1", "bwv86.6", "bwv277"}
     e277 = next(e for e in m.entries if e.id == "bwv277")
     assert e277.source == "bach/bwv277.krn"
-    assert "badly formed repeats" in e277.repairs[0]
-    assert [r for r in e277.repairs[1:] if "pickup" not in r] == []  # bwv277 also opens with a pickup
-    assert all("pickup" in r for e in m.entries if e.id != "bwv277" for r in e.repairs)
+    assert len(e277.repairs) == 1 and "badly formed repeats" in e277.repairs[0]
+    assert all(e.repairs == () for e in m.entries if e.id != "bwv277")  # exact bar lines are no repair
     pm = pretty_midi.PrettyMIDI(str(out / e277.midi))
     assert len(pm.instruments) == 4  # SATB
     assert e277.title == "Christ lag in Todesbanden (Riemenschneider 15)"
@@ -47,7 +46,7 @@ def test_chorale_splits_are_disjoint_and_match_corpus_files(chorales):
     assert [p.stem for p in per_split["train"]] == m.split_ids("train")
 
 
-def test_essen_build_keeps_abc_text_and_rebuild_is_a_fast_noop(tmp_path):
+def test_essen_build_keeps_abc_text_and_rebuild_is_a_noop(tmp_path, monkeypatch):
     out = tmp_path / "essen"
     assert build_corpus("essen-folk", out_dir=out, limit=3, seed=2) == out
     m = load_manifest(out)
@@ -59,10 +58,18 @@ def test_essen_build_keeps_abc_text_and_rebuild_is_a_fast_noop(tmp_path):
     assert m.source["corpus_paths"] == ["essenFolksong/*.abc"] and m.limit == 3 and m.seed == 2
     before = (out / "manifest.json").read_bytes(), (out / "manifest.json").stat().st_mtime_ns
 
-    t0 = time.perf_counter()
-    build_corpus("essen-folk", out_dir=out, limit=3, seed=2)
-    assert time.perf_counter() - t0 < 5.0  # a rebuild parses with music21 (seconds); a no-op does not
+    midi_times = {e.midi: (out / e.midi).stat().st_mtime_ns for e in m.entries}
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("a no-op rebuild converted a piece")
+
+    with monkeypatch.context() as patch:  # the same build again lists and converts nothing
+        patch.setattr(build, "convert_piece", no_conversion)
+        patch.setattr(build, "build_from_sources", no_conversion)
+        patch.setitem(CORPORA, "essen-folk", dataclasses.replace(CORPORA["essen-folk"], list_sources=no_conversion))
+        assert build_corpus("essen-folk", out_dir=out, limit=3, seed=2) == out
     assert ((out / "manifest.json").read_bytes(), (out / "manifest.json").stat().st_mtime_ns) == before
+    assert {e.midi: (out / e.midi).stat().st_mtime_ns for e in m.entries} == midi_times
 
     build_corpus("essen-folk", out_dir=out, limit=3, seed=5)  # another seed: rebuilt
     m5 = load_manifest(out)

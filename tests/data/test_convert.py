@@ -6,8 +6,8 @@ import pretty_midi
 import pytest
 from music21 import bar, environment, meter, note, stream
 
-from data import build
-from data.convert import WriteError, convert_piece, write_midi
+from data import build, convert
+from data.convert import WriteError, convert_piece, write_score_midi
 from data.sources import PieceSource
 
 
@@ -54,7 +54,7 @@ def test_badly_formed_repeats_are_removed_and_recorded(tmp_path):
     score = stream.Score([p])
     with pytest.raises(Exception, match="badly formed repeats"):
         score.write("midi", fp=str(tmp_path / "plain.mid"))
-    repairs = write_midi(score, tmp_path / "r.mid")
+    repairs = write_score_midi(score, tmp_path / "r.mid")
     assert len(repairs) == 1 and repairs[0].startswith("removed 3 repeat signs")
     assert _pitches(tmp_path / "r.mid") == [60, 61, 62, 63]  # played once through
 
@@ -63,28 +63,40 @@ def test_shared_time_signature_is_copied_and_recorded(tmp_path):
     score = stream.Score([_part(3, meter.TimeSignature("3/4"))])
     with pytest.raises(Exception, match="already found in this Stream"):
         score.write("midi", fp=str(tmp_path / "plain.mid"))
-    repairs = write_midi(score, tmp_path / "s.mid")
+    repairs = write_score_midi(score, tmp_path / "s.mid")
     assert len(repairs) == 1 and repairs[0].startswith("copied 2 time/key signatures")
     assert _pitches(tmp_path / "s.mid") == [60, 61, 62]
 
 
-def test_write_error_leaves_no_file(tmp_path):
-    class Broken:
-        def write(self, fmt, fp):
-            open(fp, "wb").close()
-            raise RuntimeError("disk on fire")
+def test_write_error_leaves_no_file(tmp_path, monkeypatch):
+    def broken(score):
+        raise RuntimeError("disk on fire")
 
+    monkeypatch.setattr(convert, "_render", broken)
     with pytest.raises(WriteError, match="could not write MIDI \\(RuntimeError: disk on fire\\)"):
-        write_midi(Broken(), tmp_path / "x.mid")
+        write_score_midi(stream.Score([_part(2)]), tmp_path / "x.mid")
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_the_midi_is_written_by_the_one_writer(tmp_path, monkeypatch):
+    from evaluation import midi_io
+
+    written = []
+
+    def spy(piece, path):
+        written.append(path)
+        return midi_io.write_midi(piece, path)
+
+    monkeypatch.setattr(convert, "write_midi", spy)
+    assert write_score_midi(stream.Score([_part(2)]), tmp_path / "w.mid") == ()
+    assert written == [tmp_path / "w.mid"] and _pitches(tmp_path / "w.mid") == [60, 61]
 
 
 def test_pickup_bar_gets_its_own_time_signature_so_bar_lines_fall_where_the_score_has_them(tmp_path):
     # 3/4 tune with a one-quarter pickup: X:1 ... L:1/4, "C | E G c | e3 |" -> pickup C, bars start at quarters 1 and 4.
     text = "X:1\nT:Pickup\nM:3/4\nL:1/4\nK:C\nC | E G c | e3 |]\n"
     res = convert_piece(PieceSource("pickup", "toy.abc#X:1", "toy.abc", text, "Pickup"), tmp_path)
-    assert res.ok, res.reason
-    assert any("pickup bar of 1 quarter notes given its own 1/4 time signature" in r for r in res.repairs)
+    assert res.ok and res.repairs == (), res.reason
     from evaluation import read_midi
 
     piece = read_midi(tmp_path / "pickup.mid")
@@ -96,26 +108,38 @@ def test_pickup_bar_gets_its_own_time_signature_so_bar_lines_fall_where_the_scor
 def test_a_piece_starting_on_the_downbeat_is_left_alone(tmp_path):
     text = "X:1\nT:Downbeat\nM:3/4\nL:1/4\nK:C\nE G c | e3 |]\n"
     res = convert_piece(PieceSource("down", "toy.abc#X:1", "toy.abc", text, "Downbeat"), tmp_path)
-    assert res.ok and not any("pickup" in r for r in res.repairs)
+    assert res.ok and res.repairs == ()
     from evaluation import read_midi
 
     assert read_midi(tmp_path / "down.mid").time_signatures.tolist() == [[0.0, 3.0, 4.0]]
+
+
+def test_a_repeated_section_with_a_short_bar_and_its_own_pickup(tmp_path):
+    # pickup C | E G c | e2 :| (2-beat bar) G | (1-beat pickup of the next phrase) c3 |]: repeats expanded,
+    # the bars are 0 1 4 6 | 7 10 | 12 13 (today's pickup-only marking puts them at 0 1 4 7 10 13)
+    text = "X:1\nT:Split\nM:3/4\nL:1/4\nK:C\nC | E G c | e2 :| G | c3 |]\n"
+    res = convert_piece(PieceSource("split", "toy.abc#X:1", "toy.abc", text, "Split"), tmp_path)
+    assert res.ok, res.reason
+    from evaluation import read_midi
+
+    piece = read_midi(tmp_path / "split.mid")
+    assert piece.pitch.tolist() == [60, 64, 67, 72, 76, 60, 64, 67, 72, 76, 67, 72]  # played twice, then on
+    assert piece.bar_starts().tolist() == [0.0, 1.0, 4.0, 6.0, 7.0, 10.0, 12.0, 13.0]
 
 
 def test_pickup_of_a_real_chorale_with_a_conductor_track(tmp_path):
     # bwv148.6 opens with a one-quarter pickup; music21 writes tempo and meter in a track of their own.
     import music21
 
-    from data.convert import mark_pickup_bar, pickup_quarters
     from evaluation import read_midi
 
     score = music21.corpus.parse("bach/bwv148.6")
-    write_midi(score, tmp_path / "c.mid")
-    assert pickup_quarters(score) == 1.0
-    assert mark_pickup_bar(tmp_path / "c.mid", 1.0) is not None
+    assert write_score_midi(score, tmp_path / "c.mid") == ()
     piece = read_midi(tmp_path / "c.mid")
-    assert piece.time_signatures.tolist() == [[0.0, 1.0, 4.0], [1.0, 4.0, 4.0]]
+    assert piece.time_signatures[:2].tolist() == [[0.0, 1.0, 4.0], [1.0, 4.0, 4.0]]
     assert piece.bar_starts()[:4].tolist() == [0.0, 1.0, 5.0, 9.0]
+    assert sorted(set(piece.track.tolist())) == [0, 1, 2, 3]  # SATB, one track each
+    assert set(piece.velocity.tolist()) == {90}  # music21's velocity
 
 
 def test_music21_parse_cache_is_kept_out_of_tmp(tmp_path, monkeypatch) -> None:

@@ -55,3 +55,29 @@ def test_bad_input_exits_2_with_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["build", "jazz"])
     assert exc.value.code == 2
+
+
+def test_every_bad_input_exits_2_with_an_error_line(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    cases = [
+        ["build", "essen-folk", "--out", str(blocker / "sub"), "--limit", "1"],  # the folder cannot be made
+        ["build", "essen-folk", "--out", str(blocker)],  # a file, not a folder
+        ["build", "essen-folk", "--jobs", "0", "--out", str(tmp_path / "x")],
+        ["build", "essen-folk", "--split", "0.5", "0.5", "0.5", "--out", str(tmp_path / "x")],
+        ["files", str(blocker)],
+    ]
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "Traceback" not in err, (argv, err)
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "essen-folk", "--limit", "many"])
+    assert exc.value.code == 2
+
+
+def test_help_states_the_exit_status(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status 0 when done, 2 (with 'error: ...' on stderr) for bad input" in text

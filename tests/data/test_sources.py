@@ -62,3 +62,21 @@ def test_abc_book_sources_ids_titles_and_labels(tmp_path):
 def test_safe_id():
     assert safe_id("bach/bwv 153.1") == "bach_bwv_153.1"
     assert safe_id("///") == "piece"
+
+
+def test_chorale_sources_when_the_virtualenv_is_reached_through_a_symbolic_link(tmp_path, monkeypatch):
+    # music21 resolves its own paths (corpus.getWork gives /real/.../bwv18.5-l.mxl) while a virtualenv reached
+    # through a link gives /link/...: the corpus labels must not depend on which one a path came from
+    from data import sources
+
+    real = sources.music21_corpus_dir()
+    link = tmp_path / "venv-link"
+    link.symlink_to(real, target_is_directory=True)
+    monkeypatch.setattr(sources, "music21_corpus_dir", lambda: link)
+    found, _ = sources.bach_chorale_sources()
+    labels = {s.id: s.source for s in found}
+    assert labels["bwv18.5-lz"] == "bach/bwv18.5-lz.mxl"  # 'bach/bwv18.5-l': the one music21 has to look up
+    assert len(found) == 350 and all(s.source.startswith("bach/") for s in found)
+    assert sources.corpus_relative(link / "bach" / "bwv269.mxl", real) == "bach/bwv269.mxl"
+    assert sources.corpus_relative(real / "bach" / "bwv269.mxl", link) == "bach/bwv269.mxl"
+    assert sources.palestrina_sources()[0][0].source.startswith("palestrina/")

@@ -122,10 +122,83 @@ def test_folder_of_only_bad_files_fails_clearly(tmp_path: Path, capsys: pytest.C
     for name, (data, _) in BAD_FILES.items():
         (folder / name).write_bytes(data)
     status = main(["score", "--reference", str(folder), "--out", str(tmp_path / "out"), "--no-progress"])
-    assert status == 1
+    assert status == 2
     message = capsys.readouterr().err
     assert (
         "nothing in the reference folder" in message and "10 .mid/.midi file(s) found, 10 could not be read" in message
     )
     assert len(_read_csv(tmp_path / "out" / "errors.csv")) == len(BAD_FILES)
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_entries_that_are_not_files_are_reported_not_skipped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import os
+    import signal
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "good.mid").write_bytes(GOOD)
+    (folder / "dangling.mid").symlink_to(folder / "gone.mid")
+    (folder / "loop.mid").symlink_to(folder / "loop.mid")
+    os.mkfifo(folder / "pipe.mid")  # opening it for reading would wait for a writer forever
+    (folder / "folder.mid").mkdir()
+    (folder / "link_to_folder.MID").symlink_to(folder / "folder.mid", target_is_directory=True)
+    signal.alarm(120)  # fail instead of hanging if a named pipe is ever opened
+    try:
+        status = main(["score", "--reference", str(folder), "--out", str(tmp_path / "out"), "--no-progress"])
+    finally:
+        signal.alarm(0)
+    assert status == 0
+    reasons = {Path(row["file"]).name: row["reason"] for row in _read_csv(tmp_path / "out" / "errors.csv")}
+    assert set(reasons) == {"dangling.mid", "loop.mid", "pipe.mid", "folder.mid", "link_to_folder.MID"}
+    assert "gone.mid, which does not exist" in reasons["dangling.mid"]
+    assert "symbolic link loop" in reasons["loop.mid"]
+    assert "named pipe" in reasons["pipe.mid"]
+    assert "a folder" in reasons["folder.mid"] and "a folder" in reasons["link_to_folder.MID"]
+    assert "reference: 1 file(s) scored, 5 could not be read" in capsys.readouterr().out
+
+
+def test_limits_on_notes_and_length_are_reported() -> None:
+    from evaluation.midi_io import ReaderConfig
+
+    data = _pretty_bytes([60, 62, 64, 65, 67, 69, 71, 72])  # 8 notes of 1.2 quarter notes at 100 BPM
+    with pytest.raises(MidiError, match="has 8 notes, over the limit of 5"):
+        read_midi(data, name="many.mid", config=ReaderConfig(max_notes=5))
+    with pytest.raises(MidiError, match=r"lasts 8 quarter notes .* over the limit of 4"):
+        read_midi(data, name="long.mid", config=ReaderConfig(max_quarters=4))
+    with pytest.raises(MidiError, match="notes last 8 quarter notes in all, over the limit of 2"):
+        read_midi(data, name="dense.mid", config=ReaderConfig(max_note_quarters=2))
+    assert read_midi(data, config=ReaderConfig(max_notes=8, max_quarters=8, max_note_quarters=8)).n_notes == 8
+
+
+def test_memory_of_scoring_one_file_stays_within_the_stated_bound(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from evaluation import piece_from_notes, write_midi
+    from evaluation.features import compute_features
+    from evaluation.midi_io import BYTES_PER_BEAT, BYTES_PER_NOTE
+
+    compute_features(read_midi(GOOD))  # imports and caches are not part of a file's cost
+    rng = np.random.default_rng(0)
+    n = 20_000
+    dense = rng.uniform(0, 2_000, n)  # 10 notes a beat, 2,000 beats
+    held = rng.uniform(0, 100, 1_000)  # 1,000 notes (one per track and pitch) held for 5,000 beats each
+    cases = {
+        "dense": piece_from_notes(rng.integers(30, 100, n), dense, dense + rng.choice([0.25, 0.5, 1, 2], n),
+                                  track=rng.integers(0, 4, n)),
+        "long notes": piece_from_notes(30 + np.arange(1_000) % 70, held, held + 5_000.0,
+                                       track=np.arange(1_000) // 70),
+    }
+    for name, piece in cases.items():
+        path = write_midi(piece, tmp_path / f"{name}.mid")
+        tracemalloc.start()
+        try:
+            scored = read_midi(path)
+            compute_features(scored)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        if name == "long notes":
+            assert np.sum(scored.end - scored.start) > 4_900_000  # millions of (note, beat) overlaps
+        bound = BYTES_PER_NOTE * scored.n_notes + BYTES_PER_BEAT * scored.duration + 8 * 2**20
+        assert peak <= bound, f"{name}: {peak / 2**20:.1f} MB > {bound / 2**20:.1f} MB"

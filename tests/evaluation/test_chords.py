@@ -145,23 +145,66 @@ def test_other_templates(pitches: list[int], label: str, roman: str) -> None:
     assert (segment.label, segment.roman) == (label, roman)
 
 
+def _notes(notes: list[tuple[int, float, float]]):
+    """A piece of (pitch, start, end) notes in quarter notes (one piano track, 120 BPM, 4/4)."""
+    from evaluation import piece_from_notes
+
+    pitch, start, end = zip(*notes, strict=True)
+    return piece_from_notes(list(pitch), list(start), list(end))
+
+
+def _block(pitches: tuple[int, ...], start: float, end: float) -> list[tuple[int, float, float]]:
+    return [(pitch, start, end) for pitch in pitches]
+
+
 def test_a_faint_seventh_does_not_make_a_seventh_chord() -> None:
-    # C E G for a whole beat, B only for the last sixteenth: still a triad; B for half the beat: maj7
-    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
-    piano = pretty_midi.Instrument(program=0)
-    for pitch in (48, 52, 55):
-        piano.notes += [
-            pretty_midi.Note(velocity=80, pitch=pitch, start=0.0, end=0.5),
-            pretty_midi.Note(velocity=80, pitch=pitch, start=0.5, end=1.0),
-        ]
-    piano.notes += [
-        pretty_midi.Note(velocity=80, pitch=59, start=0.4375, end=0.5),
-        pretty_midi.Note(velocity=80, pitch=59, start=0.75, end=1.0),
-    ]
-    midi.instruments.append(piano)
-    buffer = io.BytesIO()
-    midi.write(buffer)
-    assert _labels(detect_chords(read_midi(buffer.getvalue()))) == ["C:maj", "C:maj7"]
+    # C E G on three beats; B for the last sixteenth of beat 1: a triad; B from the onset of beat 2 for half of
+    # it: maj7; B entering off the beat for the second half of beat 3 (a passing seventh): still a triad
+    notes = [note for beat in range(3) for note in _block((48, 52, 55), beat, beat + 1)]
+    notes += [(59, 0.875, 1.0), (59, 1.0, 1.5), (59, 2.5, 3.0)]
+    assert _labels(detect_chords(_notes(notes), merge=False)) == ["C:maj", "C:maj7", "C:maj"]
+    # weighting every note by its duration alone, the passing seventh makes a maj7 chord as well
+    assert _labels(detect_chords(_notes(notes), merge=False, offbeat_weight=1.0)) == ["C:maj", "C:maj7", "C:maj7"]
+
+
+def test_a_suspension_is_labelled_as_the_chord_it_resolves_to() -> None:
+    # beat 1: C G C with F resolving to E after a dotted eighth (4-3 within the beat); beats 2-3: C F G held
+    # for a whole beat, resolving to C E G on beat 3; beat 4: a real sus4 on F (no third follows), then C
+    notes = _block((48, 55, 60), 0, 1) + [(65, 0.0, 0.75), (64, 0.75, 1.0)]
+    notes += _block((48, 53, 55), 1, 2) + _block((48, 52, 55), 2, 3)
+    notes += _block((53, 58, 60), 3, 4) + _block((48, 52, 55), 4, 5)
+    segments = detect_chords(_notes(notes), merge=False, key=key_from_name("C major"))
+    assert _labels(segments) == ["C:maj", "C:maj", "C:maj", "F:sus4", "C:maj"]
+    assert [segment.roman for segment in segments] == ["I", "I", "I", "IVsus4", "I"]
+
+
+def test_the_bass_is_the_lowest_chord_tone_on_the_beat_not_a_passing_note() -> None:
+    # upper voices E G C for two beats. Beat 1: the bass plays C, then a passing B below it (off the beat):
+    # the bass is C. Beat 2: the bass starts on a passing B, then reaches C: the bass is still C, the chord
+    # tone (the lowest note lasting 1/8 of the beat was B in both beats before)
+    notes = _block((64, 67, 72), 0, 2) + [(48, 0.0, 0.5), (47, 0.5, 1.0), (47, 1.0, 1.5), (48, 1.5, 2.0)]
+    segments = detect_chords(_notes(notes), merge=False)
+    assert [(segment.label, segment.bass) for segment in segments] == [("C:maj", 0), ("C:maj", 0)]
+    # a chord tone on the beat stays the bass: E below the root makes a first inversion
+    inverted = detect_chords(_notes(_block((60, 67, 72), 0, 1) + [(52, 0.0, 1.0)]))
+    assert [(segment.label, segment.bass) for segment in inverted] == [("C:maj/3", 4)]
+
+
+def test_local_keys_follow_a_modulation() -> None:
+    # C: I IV V7 I, then G: I IV V7 I I (with F#), each chord one bar of 4/4
+    c, f, g7 = (48, 64, 67, 72), (53, 65, 69, 72), (43, 62, 65, 71)
+    g, cc, d7 = (43, 62, 67, 71), (48, 64, 67, 72), (50, 62, 66, 72)
+    progression = [c, f, g7, c, g, cc, d7, g, g]
+    notes = [note for bar, chord in enumerate(progression) for note in _block(chord, 4 * bar, 4 * bar + 4)]
+    piece = _notes(notes)
+    local = detect_chords(piece, per="bar", key_scope="local", merge=False)
+    # G and C are common to both keys: the modulation is heard at D7, the first F#
+    assert [segment.key for segment in local] == ["C major"] * 6 + ["G major"] * 3
+    assert [segment.roman for segment in local] == ["I", "IV", "V7", "I", "V", "I", "V7", "I", "I"]
+    whole = detect_chords(piece, per="bar", key_scope="global")
+    assert len({segment.key for segment in whole}) == 1
+    with pytest.raises(ValueError, match="key_scope must be 'global' or 'local'"):
+        detect_chords(piece, key_scope="modulating")
 
 
 def test_drums_are_ignored() -> None:

@@ -50,8 +50,11 @@ def test_help_explains_every_option() -> None:
     score = run_module("score", "--help").stdout
     for option in ("--reference", "--generated", "--out", "--jobs", "--config", "--no-progress", "NAME=DIR"):
         assert option in score
-    assert "--json" in run_module("features", "--help").stdout
-    assert "--per" in run_module("chords", "--help").stdout
+    assert "Exit status 0 when the reference was scored; 2 (with 'error: ...' on stderr)" in " ".join(score.split())
+    features = " ".join(run_module("features", "--help").stdout.split())
+    assert "--json" in features and "2 (with 'error: ...' on stderr) when none could be" in features
+    chords = " ".join(run_module("chords", "--help").stdout.split())
+    assert "--per" in chords and "--key {global,local}" in chords and "Exit status 0 when done, 2" in chords
 
 
 def test_score_two_sets_with_jobs_and_config(corpus: Path, tmp_path: Path, capsys) -> None:
@@ -117,8 +120,14 @@ def test_score_usage_errors(corpus: Path, tmp_path: Path, capsys) -> None:
             ]
         )
     assert "choose another NAME" in capsys.readouterr().err
-    assert main(["score", "--reference", str(tmp_path / "missing"), "--out", str(tmp_path), "--no-progress"]) == 1
-    assert "no such folder" in capsys.readouterr().err
+    assert main(["score", "--reference", str(tmp_path / "missing"), "--out", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --reference: ") and "no such folder" in err and "Traceback" not in err
+    assert main(["score", "--reference", str(corpus), "--generated", f"gen={tmp_path / 'nope'}", "--out",
+                 str(tmp_path), "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("error: gen: ")
+    assert main(["score", "--reference", str(corpus), "--out", str(tmp_path), "--jobs", "0"]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
     a_file = tmp_path / "not_a_folder"
     a_file.write_text("")
     assert main(["score", "--reference", str(corpus / "reference"), "--out", str(a_file), "--no-progress"]) == 2
@@ -143,11 +152,11 @@ def test_features_json(corpus: Path, tmp_path: Path, capsys) -> None:
     assert isinstance(features["pitch_class_histogram"], list) and len(features["pitch_class_histogram"]) == 12
     assert len(features["pitch_class_transition_matrix"]) == 12 and isinstance(features["key"], str)
     assert "truncated" in results[1]["error"]
-    # nothing scored: still a JSON list naming each file and its reason, a message and exit status 1
-    assert main(["features", str(broken), str(tmp_path / "missing.mid"), "--json"]) == 1
+    # nothing scored: still a JSON list naming each file and its reason, a message and exit status 2
+    assert main(["features", str(broken), str(tmp_path / "missing.mid"), "--json"]) == 2
     captured = capsys.readouterr()
     assert [result["error"] for result in json.loads(captured.out)][1] == "no such file"
-    assert "none of the 2 file(s) could be scored" in captured.err
+    assert captured.err.startswith("error: none of the 2 file(s) could be scored")
 
 
 def test_features_text_and_chords(corpus: Path, capsys) -> None:

@@ -77,13 +77,79 @@ def test_registered_verb(d_major_file: Path, capsys: pytest.CaptureFixture[str])
         parser.parse_args(["chords", str(d_major_file), "--per", "half"])
 
 
-def test_bad_file_exits_1_with_the_reader_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_file_exits_2_with_the_reader_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = tmp_path / "notes.mid"
     text.write_text("this is not MIDI\n")
-    assert main([str(text), "--json"]) == 1
+    assert main([str(text), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "notes.mid" in captured.err and "not a MIDI file" in captured.err
+    assert captured.err.startswith("error: ") and "notes.mid" in captured.err and "not a MIDI file" in captured.err
+    (tmp_path / "folder.mid").mkdir()
+    assert main([str(tmp_path / "folder.mid")]) == 2
+    assert "a folder, not a MIDI file" in capsys.readouterr().err
+
+
+def test_read_errors_are_the_bad_midi_error_not_a_traceback(d_major_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+    import os
+
+    from evaluation import midi_io
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(midi_io.os, "open", denied)
+        assert main([str(d_major_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "permission denied" in err and "Traceback" not in err
+
+    real_fdopen = os.fdopen
+
+    class FailingDisk:
+        def __init__(self, descriptor, *args, **kwargs):
+            self.handle = real_fdopen(descriptor, "rb", closefd=False)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def read(self, size=-1):
+            raise OSError(errno.EIO, "Input/output error")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(midi_io.os, "fdopen", FailingDisk)
+        assert main([str(d_major_file)]) == 2
+    assert "cannot be read (Input/output error)" in capsys.readouterr().err
+
+
+def test_local_keys_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # C: I IV V7 I | G: I V7 I I (D7 brings the F#), one chord per bar
+    from evaluation import piece_from_notes, write_midi
+
+    chords = [(48, 64, 67, 72), (53, 65, 69, 72), (43, 62, 65, 71), (48, 64, 67, 72),
+              (43, 62, 67, 71), (50, 62, 66, 72), (43, 62, 67, 71), (43, 62, 67, 71)]
+    notes = [(pitch, 4.0 * bar, 4.0 * bar + 4) for bar, chord in enumerate(chords) for pitch in chord]
+    pitch, start, end = zip(*notes, strict=True)
+    path = write_midi(piece_from_notes(list(pitch), list(start), list(end)), tmp_path / "modulating.mid")
+    assert main([str(path), "--per", "bar", "--key", "local", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(chord["label"], chord["roman"], chord["key"]) for chord in report["chords"]] == [
+        ("C:maj", "I", "C major"), ("F:maj", "IV", "C major"), ("G:7", "V7", "C major"), ("C:maj", "I", "C major"),
+        ("G:maj", "I", "G major"), ("D:7", "V7", "G major"), ("G:maj", "I", "G major")]  # the last two bars merged
+    assert report["key"] == "C major"
+    assert main([str(path), "--per", "bar", "--json"]) == 0
+    assert all("key" not in chord for chord in json.loads(capsys.readouterr().out)["chords"])
+    assert main([str(path), "--per", "bar", "--key", "local"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[2].split() == ["start", "(s)", "end", "(s)", "chord", "roman", "key"]
+    assert table[-1].split()[-2:] == ["G", "major"]
+    with pytest.raises(SystemExit) as caught:
+        main([str(path), "--key", "modulating"])
+    assert caught.value.code == 2
 
 
 def test_as_a_process(d_major_file: Path, tmp_path: Path) -> None:
@@ -97,4 +163,5 @@ def test_as_a_process(d_major_file: Path, tmp_path: Path) -> None:
     missing = subprocess.run(
         [*command, str(tmp_path / "nope.mid")], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
-    assert missing.returncode == 1 and "nope.mid: no such file" in missing.stderr
+    assert missing.returncode == 2 and "nope.mid: no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -135,3 +135,50 @@ def test_scale_consistency_counts_the_leading_tone_of_minor(tmp_path: Path) -> N
     assert muspy.metrics.pitch_in_scale_rate(theirs, 9, "minor") == pytest.approx(7 / 8)
     assert pitch.scale_consistency(piece([sequence(notes)])) == 1.0
     np.testing.assert_array_equal(np.flatnonzero(pitch.scale_mask(9, "minor")), [0, 2, 4, 5, 8, 9, 11])
+
+
+def _mido_file(tmp_path: Path, events: list) -> Path:
+    """One track of (absolute tick, message) at 480 ticks per quarter note."""
+    import mido
+
+    track, now = mido.MidiTrack(), 0
+    for tick, message in sorted(events, key=lambda item: item[0]):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(track)
+    path = tmp_path / "events.mid"
+    midi.save(str(path))
+    return path
+
+
+def test_polyphony_rate_divides_by_the_track_end_as_muspy(tmp_path: Path) -> None:
+    import mido
+
+    # a C major triad for 2 quarters, then a sustain-pedal release 2 quarters after the last note ends
+    chord = [(0, mido.Message("note_on", note=p, velocity=80)) for p in (60, 64, 67)]
+    chord += [(960, mido.Message("note_off", note=p, velocity=0)) for p in (60, 64, 67)]
+    pedal = [(0, mido.Message("control_change", control=64, value=127)),
+             (1920, mido.Message("control_change", control=64, value=0))]
+    path = _mido_file(tmp_path, chord + pedal)
+    ours = read_midi(path)
+    assert (ours.duration, ours.controls_end, ours.track_end) == (2.0, 4.0, 4.0)
+    expected = muspy.metrics.polyphony_rate(muspy.read_midi(path))
+    assert expected == pytest.approx(0.5)  # three pitches for 2 of the 4 quarter notes of the track
+    assert pitch.polyphony_rate(ours) == pytest.approx(expected, abs=1e-12)
+    assert compute_features(ours)["polyphony_rate"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_zero_length_notes_count_in_muspy_note_metrics_only(tmp_path: Path) -> None:
+    import mido
+
+    # C E G for a quarter note, plus a zero-length B: MusPy counts the B as a note, we drop it
+    events = [(0, mido.Message("note_on", note=p, velocity=80)) for p in (60, 64, 67, 71)]
+    events += [(0, mido.Message("note_off", note=71, velocity=0))]
+    events += [(480, mido.Message("note_off", note=p, velocity=0)) for p in (60, 64, 67)]
+    path = _mido_file(tmp_path, events)
+    ours, theirs = read_midi(path), muspy.read_midi(path)
+    assert ours.n_notes == 3 and sum(len(track.notes) for track in theirs.tracks) == 4
+    assert muspy.metrics.n_pitches_used(theirs) == 4 and pitch.n_pitches_used(ours) == 3
+    for name in ("polyphony", "polyphony_rate"):  # time-based: the zero-length note never sounds in either
+        assert getattr(pitch, name)(ours) == pytest.approx(float(getattr(muspy.metrics, name)(theirs)), abs=1e-12)
