@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import time
 from pathlib import Path
+
+import pytest
 
 from data import build_corpus
 from studies import engine, results
@@ -20,7 +21,8 @@ def _demo_module():
     return module
 
 
-def test_demo_prepares_scores_and_a_twelve_clip_study_then_reuses_everything(tmp_path: Path) -> None:
+def test_demo_prepares_scores_and_a_twelve_clip_study_then_reuses_everything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     demo = _demo_module()
     corpus = build_corpus("bach-chorales", out_dir=tmp_path / "corpus", limit=16, fractions=(0.5, 0.1, 0.4))
     db_url = f"sqlite:///{tmp_path / 'studies.db'}"
@@ -40,9 +42,17 @@ def test_demo_prepares_scores_and_a_twelve_clip_study_then_reuses_everything(tmp
     assert len(truths) == 0
 
     report_time = (report_dir / "report.html").stat().st_mtime
-    started = time.perf_counter()
+
+    def rebuilt(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the second run rebuilt something")
+
+    # nothing is sampled, scored or rendered again: each of those steps fails if it is reached
+    import generation.baselines
+
+    monkeypatch.setattr(generation.baselines, "generate_markov_set", rebuilt)
+    monkeypatch.setattr(demo.subprocess, "run", rebuilt)
+    monkeypatch.setattr(engine, "create_study", rebuilt)
     again = demo.prepare(corpus, run_dir, report_dir, db_url, jobs=1, seed=0, media_dir=media)
-    assert time.perf_counter() - started < 20  # a rebuild would re-score and re-render (~15 s here)
     assert again == code
     assert (report_dir / "report.html").stat().st_mtime == report_time
     assert sorted((media / code).iterdir()) == clips

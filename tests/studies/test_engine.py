@@ -12,6 +12,7 @@ from studies import results as R
 from studies import storage
 from studies.errors import StudyError
 from studies.stats import rating_statistics
+from tunelab.testing.study_fixture import PINNED_SOUNDFONT, study_toml_text
 
 SETS = {"bach": ("human", "chorale", 4), "lstm": ("computer", "chorale", 4)}
 
@@ -198,10 +199,7 @@ def test_create_study_with_a_broken_file_stores_nothing(db_url, tmp_path, make_s
         tmp_path, {"bach": ("human", "c", 2), "lstm": ("computer", "c", 2)}, trials_per_participant=2
     )
     (tmp_path / "lstm" / "broken.mid").write_bytes(b"not a midi file")
-    lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if k != "stimulus_sets"]
-    for s in data["stimulus_sets"]:
-        lines += ["[[stimulus_sets]]"] + [f"{k} = {json.dumps(v)}" for k, v in s.items()]
-    (tmp_path / "study.toml").write_text("\n".join(lines))
+    (tmp_path / "study.toml").write_text(study_toml_text(data))
     calls = []
     with pytest.raises(
         StudyError, match=r"study\.toml: 1 file\(s\) could not be made into clips \(set 'lstm': .*broken\.mid"
@@ -266,12 +264,9 @@ def test_exposure_is_balanced_across_participants_through_the_database(db_url, t
 def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
     data = make_study_dict(tmp_path, {"bach": ("human", "c", 2), "lstm": ("computer", "c", 2)},
                            trials_per_participant=4, test_type="rating", require_full_playback=False)
-    lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if k != "stimulus_sets"]
-    lines += ["[stimuli]", 'audio_format = "ogg"', "sample_rate = 22050", "fade_seconds = 0.1",
-              "target_lufs = -20.0"]
-    for s in data["stimulus_sets"]:
-        lines += ["[[stimulus_sets]]"] + [f"{k} = {json.dumps(v)}" for k, v in s.items()]
-    (tmp_path / "study.toml").write_text("\n".join(lines))
+    data["stimuli"] = {**data["stimuli"], "audio_format": "ogg", "sample_rate": 22050, "fade_seconds": 0.1,
+                       "target_lufs": -20.0}
+    (tmp_path / "study.toml").write_text(study_toml_text(data))
     db = f"sqlite:///{tmp_path / 's.db'}"
     code = E.create_study(tmp_path / "study.toml", db, media_dir=tmp_path / "media", progress=False)
     eng = E.get_engine(db)
@@ -280,8 +275,8 @@ def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
     assert {(r["sample_rate"], r["n_samples"]) for r in rows} == {(22050, 2 * 22050)}
     assert {Path(r["audio_path"]).suffix for r in rows} == {".ogg"}
     assert E.clip_mime_type(rows[0]["id"], db) == "audio/ogg"
-    assert E.study_spec(code, db).stimuli == {"audio_format": "ogg", "sample_rate": 22050, "fade_seconds": 0.1,
-                                              "target_lufs": -20.0}
+    assert E.study_spec(code, db).stimuli == {"soundfont": str(PINNED_SOUNDFONT), "audio_format": "ogg",
+                                              "sample_rate": 22050, "fade_seconds": 0.1, "target_lufs": -20.0}
     data, rate = A.decode_audio(Path(rows[0]["audio_path"]))
     assert rate == 22050 and abs(A.integrated_loudness(data, rate) - (-20.0)) < 1.0
     # a rated rendered study, end to end: participants -> answers -> responses -> statistics
@@ -292,8 +287,8 @@ def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
             E.submit_answer(pid, t.position, (4 if kind[t.clip_ids[0]] == "human" else 2) + i, db=db)
     stats = rating_statistics(R.responses_frame(code, db))
     # human clips rated 4 and 5, lstm clips 2 and 3 by the two participants
-    assert {c["condition"]: c["mean"] for c in stats["conditions"]} == {"human": 4.5, "lstm": 2.5}
-    assert stats["pairwise"][0]["median_difference"] == 2.0
+    assert {c["condition"]: c["mean"] for c in stats["conditions"]} == pytest.approx({"human": 4.5, "lstm": 2.5})
+    assert stats["pairwise"][0]["median_difference"] == pytest.approx(2.0)
     # the same study file (same seed) again: new random clip ids, nothing reproducible from the seed
     again = E.create_study(tmp_path / "study.toml", db, media_dir=tmp_path / "media", progress=False)
     ids = {r["id"] for r in storage.study_stimuli(eng, storage.get_study(eng, again)["id"])}
