@@ -186,3 +186,43 @@ def test_password_from_streamlit_secrets(app_env: dict[str, str], monkeypatch: p
     assert "Wrong password" in at.error[0].value
     _login(at, "from-secrets")
     assert at.title[0].value == "Results"
+
+
+def _answer_ab(code: str, url: str, external_id: str, choice: str, pass_checks: bool) -> None:
+    session = engine.start_or_resume(code, external_id, url)
+    while (view := engine.current_trial(session.participant_id, url)) is not None:
+        answer = choice
+        if view.prompt.startswith("Attention check"):
+            expected = view.prompt.split("“")[1].rstrip("”.")
+            answer = expected if pass_checks else {"A": "B", "B": "A"}[expected]
+        engine.submit_answer(session.participant_id, view.position, answer, db=url)
+    engine.completion_code(session.participant_id, url)
+
+
+def test_results_page_and_report_share_one_statistics_path(app_env: dict[str, str], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An A/B study where one participant failed the attention check: the page leaves them out, as the CLI
+    report does (the page used to compute preference statistics on every answer)."""
+    import json
+
+    from studies.__main__ import main as studies_cli
+    from studies.results import study_statistics
+
+    url = f"sqlite:///{tmp_path / 'ab.db'}"
+    code = make_study(tmp_path, url, n_per_set=4, trials=4, clip_seconds=1.0, test_type="ab-preference",
+                      attention_checks=1)
+    _answer_ab(code, url, "careful-1", "A", pass_checks=True)
+    _answer_ab(code, url, "careful-2", "A", pass_checks=True)
+    _answer_ab(code, url, "careless", "B", pass_checks=False)
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
+    at = _page("results.py").run()
+    _login(at)
+    assert not at.exception
+    shown = json.loads(at.json[0].value)
+    assert shown["exclusions"]["n_excluded"] == 1 and shown["n_trials"] == 8  # 2 participants x 4 pairs
+    assert "Excluded participants: 1" in _texts(at)
+    assert studies_cli(["report", code, "--db", url, "--out", str(tmp_path / "report")]) == 0
+    reported = json.loads((tmp_path / "report" / "stats.json").read_text())
+    assert shown == reported == json.loads(json.dumps(study_statistics(code, url)))
+    at.checkbox(key="tl_exclude").uncheck().run()  # the researcher can include them on purpose
+    assert json.loads(at.json[0].value)["n_trials"] == 12

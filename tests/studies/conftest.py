@@ -18,6 +18,8 @@ import pytest
 
 from studies import engine as study_engine
 from studies.spec import spec_from_dict
+from tunelab.testing.clock import FakeClock
+from tunelab.testing.clock import install as install_clock
 from tunelab.testing.databases import (
     DatabaseUnavailable,
     drop_postgres_schema,
@@ -26,6 +28,13 @@ from tunelab.testing.databases import (
     postgres_url,
 )
 from tunelab.testing.study_fixture import PINNED_SOUNDFONT
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The engine's server clock, faked: each reading moves it on by an hour, so every answer comes long after
+    its trial was shown (the full-playback rule passes). Timing tests set ``clock.step = 0`` and advance it."""
+    return install_clock(monkeypatch, step=3600.0)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
