@@ -1,4 +1,4 @@
-"""``python -m studies VERB``: create | list | open | close | export | report | stats.
+"""``python -m studies VERB``: create | cues | list | open | close | export | report | stats.
 
 Bad input (study files, codes, CSVs) prints one line ``error: ...`` on stderr and exits with status 2.
 """
@@ -21,9 +21,34 @@ DB_HELP = (
 )
 
 
+def _print_cues(report: object) -> None:
+    """The cue table and one ``warning:`` line per separating cue, on stderr."""
+    print(f"listener cues besides the composition (human vs computer):\n{report.table()}", file=sys.stderr)
+    for text in report.warnings():
+        print(f"warning: {text}", file=sys.stderr)
+
+
+def _cmd_cues(args: argparse.Namespace) -> int:
+    from studies.cues import study_cues
+    from studies.spec import load_spec
+
+    report = study_cues(load_spec(args.study))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.table())
+        print(f"rule: {report.to_dict()['rule']}")
+    for text in report.warnings():
+        print(f"warning: {text}", file=sys.stderr)
+    return 0
+
+
 def _cmd_create(args: argparse.Namespace) -> int:
     from studies import engine
+    from studies.cues import study_cues
+    from studies.spec import load_spec
 
+    _print_cues(study_cues(load_spec(args.study)))
     code = engine.create_study(args.study, db_url=args.db, media_dir=args.media, jobs=args.jobs)
     link = f"{args.base_url.rstrip('/')}/?study={code}"
     if args.json:
@@ -107,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate STUDY (TOML or YAML), render every stimulus into clips with opaque "
         "ids, store the study and print its code and participant link. Clips are cut to the file's "
         "clip_seconds; its optional [stimuli] table sets soundfont, target_lufs, audio_format (mp3/ogg), "
-        "sample_rate, fade_seconds and start_seconds (see studies/spec.py).",
+        "sample_rate, fade_seconds, start_seconds and the normalisation of MIDI stimuli: program (one "
+        "instrument for all), mean_velocity, tempo_bpm (see studies/spec.py). Before rendering, the table of "
+        "listener cues (as `cues` prints it) goes to stderr with a warning for each cue that separates the "
+        "human from the computer stimuli.",
     )
     p.add_argument("study", type=Path, metavar="STUDY", help="study file (.toml, .yaml or .yml)")
     p.add_argument("--db", default=None, help=DB_HELP)
@@ -131,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print {code, link} as JSON")
     p.set_defaults(func=_cmd_create)
+
+    p = sub.add_parser(
+        "cues",
+        help="compare the stimulus sets on what a listener hears besides the composition",
+        description="Measure every stimulus of STUDY as it will be heard (after the [stimuli] normalisation, "
+        "inside the clip) - tempo, velocity, instrument, register, note density, music length - and compare "
+        "human with computer stimuli (Mann-Whitney AUC; a cue separates the sets when |Cliff's delta| >= "
+        "0.474). Prints the table; a warning per separating cue goes to stderr. Nothing is stored.",
+    )
+    p.add_argument("study", type=Path, metavar="STUDY", help="study file (.toml, .yaml or .yml)")
+    p.add_argument("--json", action="store_true", help="print the table and every stimulus's cues as JSON")
+    p.set_defaults(func=_cmd_cues)
 
     p = sub.add_parser(
         "list",
