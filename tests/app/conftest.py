@@ -43,6 +43,15 @@ def long_study(study: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
+def fresh_login_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no wrong passwords on record (the throttle is per server process)."""
+    from app_pages import auth, common
+
+    monkeypatch.setattr(common, "_THROTTLE", auth.LoginThrottle())
+    monkeypatch.setattr(common, "_REVOKED", {})
+
+
+@pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The engine's server clock in in-process AppTests, faked: each reading moves it on by an hour, so answers
     come long after their trial was shown. Timing tests set ``clock.step = 0``. (The browser tests talk to a

@@ -178,7 +178,11 @@ def test_generate_placeholder_after_login(app_env: dict[str, str]) -> None:
 
 
 def test_password_from_streamlit_secrets(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from app_pages import auth, common
+
     monkeypatch.delenv("TUNELAB_ADMIN_PASSWORD")
+    # no waiting after a wrong password here (throttling has its own tests)
+    monkeypatch.setattr(common, "_THROTTLE", auth.LoginThrottle(auth.ThrottlePolicy(base_delay_seconds=0.0)))
     at = _page("results.py")
     at.secrets["admin_password"] = "from-secrets"
     at.run()
