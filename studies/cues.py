@@ -98,6 +98,7 @@ class CueReport:
 
     rows: tuple[CueRow, ...]
     stimuli: tuple[StimulusCues, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (file, why) of stimuli that could not be measured
 
     @property
     def separating(self) -> tuple[CueRow, ...]:
@@ -115,7 +116,7 @@ class CueReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rows": [r.to_dict() for r in self.rows], "rule": RULE,
-                "stimuli": [asdict(s) for s in self.stimuli]}
+                "stimuli": [asdict(s) for s in self.stimuli], "skipped": [list(x) for x in self.skipped]}
 
     def table(self) -> str:
         """A fixed-width text table (for the CLI)."""
@@ -252,12 +253,22 @@ def compare(stimuli: Sequence[StimulusCues]) -> CueReport:
 
 
 def study_cues(spec: StudySpec, settings: Any | None = None) -> CueReport:
-    """Measure every stimulus of a study as it will be heard and compare the sets (reads the MIDI files)."""
+    """Measure every stimulus of a study as it will be heard and compare the sets (reads the MIDI files).
+
+    A file that cannot be read is left out of the comparison and listed in ``skipped`` (creating the study
+    reports it as an error)."""
     from studies.stimuli import ClipSettings
 
     settings = settings or ClipSettings.from_dict({**spec.stimuli, "clip_seconds": spec.clip_seconds})
-    measured = [measure_file(f, settings, s.name, s.kind) for s in spec.stimulus_sets for f in s.files()]
-    return compare(measured)
+    measured, skipped = [], []
+    for sset in spec.stimulus_sets:
+        for f in sset.files():
+            try:
+                measured.append(measure_file(f, settings, sset.name, sset.kind))
+            except StudyError as exc:
+                skipped.append((str(f), str(exc)))
+    report = compare(measured)
+    return CueReport(rows=report.rows, stimuli=report.stimuli, skipped=tuple(skipped))
 
 
 def _matrix(items: Sequence[StimulusCues]) -> np.ndarray:

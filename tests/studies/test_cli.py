@@ -110,7 +110,7 @@ def test_help_explains_every_verb_and_option():
         [sys.executable, "-m", "studies", "--help"], cwd=REPO, capture_output=True, text=True
     )
     assert run.returncode == 0
-    for verb in ("create", "list", "open", "close", "export", "report", "stats"):
+    for verb in ("create", "cues", "list", "open", "close", "export", "report", "stats"):
         assert verb in run.stdout
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "verb")

@@ -136,3 +136,15 @@ def test_settings_from_the_study_file_decide_what_is_measured(tmp_path):
     length = {s.kind: s.music_seconds for s in report.stimuli}
     # 8 quarters: 4 s at 120 BPM, 6 s at 80 BPM; from 1 s the 2-second clip is full for both
     assert length == {"human": pytest.approx(2.0), "computer": pytest.approx(2.0)}
+
+
+def test_an_unreadable_stimulus_is_skipped_by_the_cues_and_reported_by_create(tmp_path, capsys):
+    root = _write_sets(tmp_path, machine_tempo=120.0, machine_velocity=90, machine_program=0)
+    (root / "machine" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06junk")
+    study = _study(root, {})
+    report = study_cues(load_spec(study))
+    assert len(report.stimuli) == 8 and [Path(f).name for f, _ in report.skipped] == ["broken.mid"]
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert main(["create", str(study), "--db", db, "--media", str(tmp_path / "media")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: ") and "broken.mid" in err.splitlines()[-1]

@@ -54,7 +54,7 @@ def write_study(folder: Path, *, n_per_set: int = 4, trials: int = 6, clip_secon
         write_midi(machine / f"{FILE_STEM}_c{i:02d}.mid", 62 + i, program=4)
     spec = folder / "study.toml"
     spec.write_text(f'''title = "{title}"
-consent = "By continuing you agree that your anonymous answers are stored."
+consent = "By continuing you agree that your participant id and your answers are stored."
 instructions = "Listen to each clip to the end, then answer."
 test_type = "{test_type}"
 allow_confidence = {str(allow_confidence).lower()}
