@@ -1,16 +1,17 @@
 """Participant page (no login): consent → instructions → trials → completion code.
 
 Link: ``/?study=CODE&PROLIFIC_PID=ID`` (``pid=ID`` works too; without an id the page asks for one).
-After "I agree" the page adds ``consent=yes`` to the URL, so a reload goes straight back to the first
-unanswered trial (the database, not the browser, knows where the participant is). Every answer is
-committed by :func:`studies.engine.submit_answer` before the next trial is shown. The page shows only
-what :class:`studies.engine.TrialView` carries (position, total, prompt, options); the audio reaches the
+Where the participant is comes from the database, never from the URL or the browser: the consent
+(stored with its time by :func:`studies.engine.start_or_resume`), whether a trial was shown yet (the
+instructions stay until "Begin"), the first unanswered trial and the completion code. So a reload, a
+second tab or a reopened link lands on the same step, and a URL parameter such as ``consent=yes`` skips
+nothing. Every answer is committed by :func:`studies.engine.submit_answer` (which checks full playback
+on the server clock) before the next trial is shown. The page shows only what
+:class:`studies.engine.TrialView` carries (position, total, prompt, options); the audio reaches the
 browser as inline bytes of the blind player, so no set, model or file name is in the page or a URL.
 """
 
 from __future__ import annotations
-
-import time
 
 import streamlit as st
 
@@ -43,19 +44,43 @@ def _ask_for_id() -> None:
             st.rerun()
 
 
-def _consent(info: dict) -> None:
-    if info["status"] != "open":
-        st.warning("This study no longer takes new participants. If you had already started it, you can "
-                   "continue where you left off.")
+ANSWERED_ELSEWHERE = ("This trial was already answered, perhaps in another tab or window; that answer is "
+                      "kept. Here is your next trial.")
+
+
+def _flash(message: str) -> None:
+    st.session_state["tl_flash"] = message
+
+
+def _agree(code: str, external_id: str) -> None:
+    """"Start" callback: store the consent (and start the participant) before the page reruns."""
+    try:
+        engine.start_or_resume(code, external_id, db(), consent=True)
+    except StudyError as exc:
+        _flash(str(exc))
+
+
+def _consent(info: dict, code: str, external_id: str, is_new: bool) -> None:
+    if info["status"] != "open" and is_new:
+        st.warning("This study no longer takes new participants.")
+        return
     st.subheader("Consent")
     st.markdown(info["consent"])
+    st.caption(engine.STORED_DATA_NOTE)
+    flash = st.session_state.pop("tl_flash", None)
+    if flash:
+        st.error(flash)
     agreed = st.checkbox("I have read the above and agree to take part.", key="tl_consent_box")
-    if st.button("Start", key="tl_consent_go", type="primary", disabled=not agreed):
-        st.query_params["consent"] = "yes"
-        st.rerun()
+    st.button("Start", key="tl_consent_go", type="primary", disabled=not agreed, on_click=_agree,
+              args=(code, external_id))
 
 
-def _instructions(info: dict, session_key: str) -> None:
+def _begin(participant_id: str) -> None:
+    """"Begin" callback: the server shows the first trial (and starts its clock)."""
+    engine.current_trial(participant_id, db())
+
+
+def _instructions(info: dict, participant_id: str) -> None:
     st.subheader("Instructions")
     st.markdown(info["instructions"] or "Listen to each clip, then answer the question below it.")
     notes = [f"There are **{info['total_trials']} trials**."]
@@ -65,20 +90,7 @@ def _instructions(info: dict, session_key: str) -> None:
         notes.append("The answer buttons unlock once a clip has played to the end.")
     notes.append("Your answers are saved one by one: if the page reloads you continue where you were.")
     st.markdown(" ".join(notes))
-    if st.button("Begin", key="tl_begin", type="primary"):
-        st.session_state[session_key] = True
-        st.rerun()
-
-
-def _session(code: str, external_id: str) -> engine.ParticipantSession | None:
-    key = f"tl_session::{code}::{external_id}"
-    if key not in st.session_state:
-        try:
-            st.session_state[key] = engine.start_or_resume(code, external_id, db())
-        except StudyError as exc:
-            st.error(str(exc))
-            return None
-    return st.session_state[key]
+    st.button("Begin", key="tl_begin", type="primary", on_click=_begin, args=(participant_id,))
 
 
 def _on_log_change() -> None:
@@ -96,24 +108,25 @@ def _player_log(key: str) -> dict:
 def _submit(participant_id: str, position: int, option: str, n_clips: int, require_full: bool) -> None:
     """Answer-button callback: runs before the script reruns, so the rerun already shows the next trial.
 
-    The playback rule is checked here too (not only by disabling the buttons), and the answer is committed
-    by the engine before this returns.
+    The engine checks the playback rule on its own clock (a forged "ended" event does not help); the page
+    also keeps the buttons locked until the player reports the end. An answer already stored (by another
+    tab of the same participant) is said so, not skipped silently.
     """
     logs = [_player_log(f"tl-player-{position}-{i}") for i in range(n_clips)]
     if require_full and not all(log["ended"] for log in logs):
-        st.session_state["tl_flash"] = "Please play the clip to the end before answering."
+        _flash("Please play the clip to the end before answering.")
         return
     events = [{**e, "clip": "AB"[i] if n_clips > 1 else "A"} for i, log in enumerate(logs) for e in log["events"]]
-    shown = st.session_state.get("tl_shown", {}).get((participant_id, position))
-    response_ms = None if shown is None else int(1000 * (time.monotonic() - shown))
     try:
-        engine.submit_answer(participant_id, position, option, confidence=st.session_state.get(f"tl-conf-{position}"),
-                             response_ms=response_ms, play_events=events, db=db())
+        stored = engine.submit_answer(participant_id, position, option,
+                                      confidence=st.session_state.get(f"tl-conf-{position}"),
+                                      play_events=events, db=db())
     except StudyError as exc:
-        # A quick double click on two buttons: the first answer is stored and the trial moved on.
         moved_on = engine.current_trial(participant_id, db())
-        if moved_on is not None and moved_on.position == position:
-            st.session_state["tl_flash"] = str(exc)
+        _flash(str(exc) if moved_on is not None and moved_on.position == position else ANSWERED_ELSEWHERE)
+        return
+    if not stored:
+        _flash(ANSWERED_ELSEWHERE)
 
 
 def _trial(view: engine.TrialView, participant_id: str) -> None:
@@ -123,8 +136,6 @@ def _trial(view: engine.TrialView, participant_id: str) -> None:
     flash = st.session_state.pop("tl_flash", None)
     if flash:
         st.warning(flash)
-    shown = st.session_state.setdefault("tl_shown", {})
-    shown.setdefault((participant_id, view.position), time.monotonic())
     heard_all = True
     for i, clip_id in enumerate(view.clip_ids):
         if len(view.clip_ids) > 1:
@@ -160,42 +171,53 @@ def _done(participant_id: str) -> None:
     st.caption("Copy this code into the study platform (e.g. Prolific) to confirm your participation.")
 
 
+def _begun_participant(code: str, external_id: str, info: dict) -> str | None:
+    """The participant id once consent is given and the first trial was shown; otherwise show consent or
+    instructions (as the database says) and return None. Cached in the session only once both hold."""
+    key = f"tl_participant::{code}::{external_id}"
+    if key in st.session_state:
+        return st.session_state[key]
+    session = engine.find_session(code, external_id, db())
+    if session is None or not session.consented:
+        _consent(info, code, external_id, is_new=session is None)
+        return None
+    if not session.begun and not session.completed:
+        _instructions(info, session.participant_id)
+        return None
+    st.session_state[key] = session.participant_id
+    return session.participant_id
+
+
 def main() -> None:
-    code = (st.query_params.get("study") or "").strip()
-    if not code:
+    code = st.query_params.get("study") or ""
+    if not code.strip():
         st.title("Listening study")
         st.info("Please open the study link you were given (it contains `?study=...`).")
         return
     try:
-        info = engine.study_info(code, db())
+        info = engine.study_info(code.strip(), db())
     except StudyError:
         st.title("Listening study")
         st.error("This study link is not valid. Please check the link you were given.")
         return
+    code = info["code"]
     st.title(info["title"])
     external_id = _participant_id_from_link()
     if not external_id:
         _ask_for_id()
         return
-    if st.query_params.get("consent") != "yes":
-        _consent(info)
-        return
-    session = _session(code, external_id)
-    if session is None:
-        return
-    started_key = f"tl_begun::{session.participant_id}"
-    if not session.resumed and not st.session_state.get(started_key):
-        _instructions(info, started_key)
-        return
     try:
-        view = engine.current_trial(session.participant_id, db())
+        participant_id = _begun_participant(code, external_id, info)
+        if participant_id is None:
+            return
+        view = engine.current_trial(participant_id, db())
     except StudyError as exc:
         st.error(str(exc))
         return
     if view is None:
-        _done(session.participant_id)
+        _done(participant_id)
     else:
-        _trial(view, session.participant_id)
+        _trial(view, participant_id)
 
 
 main()

@@ -1,6 +1,8 @@
 """Results (researcher): confusion matrix, metrics with CIs and the binomial test, per-model / per-group
-accuracy, per-participant table, CSV/JSON export. Statistics: :func:`studies.stats.turing_statistics`;
-figures: :func:`studies.report.figures` (the same ones as the HTML report)."""
+accuracy, per-participant table, CSV/JSON export. Statistics: :func:`studies.results.study_statistics`, the
+same function ``python -m studies report`` uses (attention-check exclusions, completed-only and too-fast
+filters); figures: :func:`studies.report.figures` (the same ones as the HTML report). Every CSV download is
+formula-escaped (:mod:`studies.csv_safe`)."""
 
 from __future__ import annotations
 
@@ -11,23 +13,45 @@ import streamlit as st
 
 from app_pages.common import db, require_admin
 from studies import engine
+from studies.csv_safe import csv_text
 from studies.errors import StudyError
-from studies.results import attention_frame, participants_frame, responses_frame
+from studies.report import quality_text
+from studies.results import attention_frame, participants_frame, responses_frame, study_statistics
 
 
-def _turing(code: str, frame: pd.DataFrame) -> None:
-    from studies.report import figures, metrics_table
-    from studies.responses import normalize_responses
-    from studies.stats import turing_statistics
-
+def _filters(code: str) -> dict[str, bool]:
+    """The analysis filters (the options of ``python -m studies report``)."""
     attention = attention_frame(code, db())
-    exclude = st.checkbox("Exclude participants who failed an attention check", value=not attention.empty,
-                          disabled=attention.empty, key="tl_exclude")
+    c1, c2, c3 = st.columns(3)
+    return {
+        "exclude_failed_checks": c1.checkbox("Exclude participants who failed an attention check",
+                                             value=not attention.empty, disabled=attention.empty, key="tl_exclude"),
+        "completed_only": c2.checkbox("Only participants who completed the study", value=False,
+                                      key="tl_completed_only"),
+        "drop_too_fast": c3.checkbox("Leave out answers given before the clip could have been heard",
+                                     value=False, key="tl_drop_fast"),
+    }
+
+
+def _statistics(code: str, filters: dict[str, bool]) -> dict | None:
     try:
-        stats = turing_statistics(normalize_responses(frame, source=f"study {code}"),
-                                  attention=attention if exclude and not attention.empty else None)
+        stats = study_statistics(code, db(), **filters)
     except StudyError as exc:
         st.error(str(exc))
+        return None
+    st.caption(quality_text(stats))
+    quality = stats["quality"]
+    if quality["too_fast_answers"]:
+        st.warning(f"{quality['too_fast_answers']} answers came before their clip could have been heard to the "
+                   "end (flagged `too_fast` in responses.csv).")
+    return stats
+
+
+def _turing(code: str, filters: dict[str, bool]) -> None:
+    from studies.report import figures, metrics_table
+
+    stats = _statistics(code, filters)
+    if stats is None:
         return
     figs = figures(stats)
     c1, c2, c3, c4 = st.columns(4)
@@ -57,7 +81,7 @@ def _turing(code: str, frame: pd.DataFrame) -> None:
                                           on="participant", how="left")
     st.dataframe(participants, hide_index=True, width="stretch")
     st.download_button("Download participants.csv (external ids and completion codes, for payments)",
-                       people.to_csv(index=False).encode("utf-8"),
+                       csv_text(people).encode("utf-8"),
                        file_name=f"{code}_participants.csv", mime="text/csv", key="tl_dl_participants")
     st.plotly_chart(figs["per_participant"], width="stretch", key="tl_fig_pp")
     ex = stats.get("exclusions") or {}
@@ -66,15 +90,15 @@ def _turing(code: str, frame: pd.DataFrame) -> None:
                        mime="application/json", key="tl_dl_stats")
 
 
-def _other(test_type: str, frame: pd.DataFrame) -> None:
-    from studies import stats as S
-
-    try:
-        stats = (S.preference_statistics(frame) if test_type == "ab-preference" else S.rating_statistics(frame))
-    except StudyError as exc:
-        st.error(str(exc))
+def _other(code: str, filters: dict[str, bool]) -> None:
+    stats = _statistics(code, filters)
+    if stats is None:
         return
+    ex = stats.get("exclusions") or {}
+    st.caption(f"Excluded participants: {ex.get('n_excluded', 0)} (rule: {ex.get('rule', '')}).")
     st.json(stats, expanded=1)
+    st.download_button("Download stats.json", json.dumps(stats, indent=2), file_name=f"{code}_stats.json",
+                       mime="application/json", key="tl_dl_stats")
 
 
 def main() -> None:
@@ -91,17 +115,18 @@ def main() -> None:
     st.caption(f"{counts['started']} participants started, {counts['completed']} completed, "
                f"{counts['answers']} answers stored.")
     info = engine.study_info(code, db())
-    frame = responses_frame(code, db())
-    st.download_button("Download responses.csv", frame.to_csv(index=False).encode("utf-8"),
+    filters = _filters(code)
+    frame = responses_frame(code, db(), completed_only=filters["completed_only"])
+    st.download_button("Download responses.csv", csv_text(frame).encode("utf-8"),
                        file_name=f"{code}_responses.csv", mime="text/csv", key="tl_dl_csv",
                        disabled=frame.empty)
     if frame.empty:
         st.info("No answers yet (practice trials and attention checks are not counted here).")
         return
     if info["test_type"] == "turing":
-        _turing(code, frame)
+        _turing(code, filters)
     else:
-        _other(info["test_type"], frame)
+        _other(code, filters)
 
 
 main()

@@ -1,17 +1,18 @@
 """Score MIDI (researcher): upload MIDI files or a zip, compare them with a reference corpus
-(:func:`evaluation.scoring.compare_sets`), show the report figures (:func:`evaluation.report.figures`),
-chords (:func:`evaluation.harmony`/:func:`evaluation.chords.detect_chords`) over a piano roll, and download
-summary.json / features.csv.
+(:func:`evaluation.scoring.compare_sets`), show the classifier two-sample test with its n and 95% interval
+(and warnings when a set is too small for it, or holds pieces of the reference: :mod:`app_pages.score_checks`),
+the report figures (:func:`evaluation.report.figures`), chords (:func:`evaluation.harmony` /
+:func:`evaluation.chords.detect_chords`) over a piano roll, and download summary.json / features.csv
+(formula-escaped).
 
-Upload limits: :class:`tunelab.UploadLimits` (files per upload, bytes per file, bytes unpacked from zips).
+Uploads are unpacked by :func:`app_pages.uploads.extract_uploads` within :class:`tunelab.UploadLimits`
+(files per upload, bytes per file, bytes unpacked from zips, counted as they are decompressed).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
-import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,65 +20,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import require_admin
-from tunelab import MIDI_SUFFIXES, UploadLimits, data_dir
+from app_pages.score_checks import classifier_table, note_fingerprint, score_warnings
+from app_pages.uploads import extract_uploads
+from tunelab import UploadLimits, data_dir
 
 LIMITS = UploadLimits()
 MAX_ROLL_NOTES = 3000  # piano roll draws at most this many notes
 ROLL_WINDOW_S = 12.0  # seconds of the piano roll shown at first
-
-
-def extract_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
-    """Upload list ``(name, bytes)`` → ``({unique name: MIDI bytes}, [(name, problem), ...])``.
-
-    Zips are opened in memory; their .mid/.midi members are taken (folders kept in the name), everything
-    else is skipped silently. Sizes are checked before reading (zip bombs), names are de-duplicated.
-    """
-    out: dict[str, bytes] = {}
-    problems: list[tuple[str, str]] = []
-    limit = LIMITS.max_file_bytes
-    file_mb, unpacked_mb = LIMITS.max_file_bytes / 2**20, LIMITS.max_unpacked_bytes / 2**20
-
-    def add(name: str, data: bytes) -> None:
-        if len(out) >= LIMITS.max_files:
-            problems.append((name, f"skipped: more than {LIMITS.max_files} MIDI files uploaded"))
-            return
-        if len(data) > limit:
-            problems.append((name, f"{len(data) / 2**20:.1f} MB is over the {file_mb:g} MB limit per file"))
-            return
-        unique, k = name, 1
-        while unique in out:
-            k += 1
-            unique = f"{PurePosixPath(name).stem}_{k}{PurePosixPath(name).suffix}"
-        out[unique] = data
-
-    for name, data in files:
-        suffix = PurePosixPath(name).suffix.lower()
-        if suffix in MIDI_SUFFIXES:
-            add(PurePosixPath(name).name, data)
-        elif suffix == ".zip":
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    members = [m for m in zf.infolist()
-                               if not m.is_dir() and PurePosixPath(m.filename).suffix.lower() in MIDI_SUFFIXES
-                               and not PurePosixPath(m.filename).name.startswith("._")]
-                    total = sum(m.file_size for m in members)
-                    if total > LIMITS.max_unpacked_bytes:
-                        problems.append((name, f"unpacks to {total / 2**20:.0f} MB of MIDI, over the "
-                                               f"{unpacked_mb:g} MB limit; split it into smaller zips"))
-                        continue
-                    if not members:
-                        problems.append((name, "the zip holds no .mid/.midi files"))
-                    for m in members:
-                        if m.file_size > limit:
-                            problems.append((f"{name}/{m.filename}", f"{m.file_size / 2**20:.1f} MB is over the "
-                                                                     f"{file_mb:g} MB limit per file"))
-                            continue
-                        add("/".join(PurePosixPath(m.filename).parts[-2:]), zf.read(m))
-            except (zipfile.BadZipFile, OSError) as exc:
-                problems.append((name, f"not a readable zip file ({exc})"))
-        else:
-            problems.append((name, "not a .mid, .midi or .zip file"))
-    return out, problems
 
 
 def built_corpora() -> dict[str, Path]:
@@ -95,6 +44,37 @@ def _reference_rows(folder: str, split: str | None, limit: int, stamp: float) ->
 
     files = corpus_files(Path(folder), split)[:limit]
     return score_files(files, jobs=1, progress=False, description="reference")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _reference_prints(folder: str, split: str | None, limit: int, stamp: float) -> dict[str, str]:
+    """Note fingerprint → file of every readable reference piece (cached like the feature rows)."""
+    from data.build import corpus_files
+    from evaluation.midi_io import MidiError, read_midi
+
+    prints = {}
+    for path in corpus_files(Path(folder), split)[:limit]:
+        try:
+            piece = read_midi(path)
+        except MidiError:
+            continue
+        prints[note_fingerprint(piece.pitch, piece.start, piece.end)] = str(path)
+    return prints
+
+
+def _duplicates(uploads: dict[str, bytes], scored: set[str], reference: dict[str, str]) -> list[str]:
+    """Uploaded (and scored) files whose notes are those of a reference piece."""
+    from evaluation.midi_io import MidiError, read_midi
+
+    found = []
+    for name in sorted(scored):
+        try:
+            piece = read_midi(uploads[name], name=name)
+        except MidiError:
+            continue
+        if note_fingerprint(piece.pitch, piece.start, piece.end) in reference:
+            found.append(name)
+    return found
 
 
 def _score_uploads(uploads: dict[str, bytes]) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -182,17 +162,21 @@ def _run(uploads: dict[str, bytes], set_name: str, folder: str, split: str | Non
         rows, errors = _score_uploads(uploads)
     summary = compare_sets(ref_rows, {set_name: rows} if rows else {},
                            error_counts={"reference": len(ref_errors), set_name: len(errors)})
+    failed = {name for name, _ in errors}
+    prints = _reference_prints(str(ref.resolve()), split, limit, stamp)
+    duplicates = {set_name: _duplicates(uploads, set(uploads) - failed, prints)}
     st.session_state["tl_score"] = {"summary": summary, "rows": rows, "errors": errors, "uploads": uploads,
-                                    "set": set_name, "ref_rows": ref_rows}
+                                    "set": set_name, "ref_rows": ref_rows, "duplicates": duplicates}
 
 
 def _downloads(result: dict[str, Any]) -> None:
     from evaluation.report import to_jsonable, write_features_csv
+    from studies.csv_safe import escape_csv_text
 
     summary_json = json.dumps(to_jsonable(result["summary"]), indent=2, allow_nan=False)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_features_csv(Path(tmp) / "features.csv", {result["set"]: result["rows"]})
-        features_csv = path.read_bytes()
+        features_csv = escape_csv_text(path.read_text(encoding="utf-8")).encode("utf-8")  # file names are uploads
     c1, c2 = st.columns(2)
     c1.download_button("Download summary.json", summary_json, "summary.json", "application/json", key="tl_dl_summary")
     c2.download_button("Download features.csv", features_csv, "features.csv", "text/csv", key="tl_dl_features")
@@ -239,6 +223,13 @@ def _show(result: dict[str, Any]) -> None:
         st.dataframe(pd.DataFrame(errors, columns=["file", "problem"]), hide_index=True, width="stretch")
     if not rows:
         return
+    st.subheader("Classifier two-sample test")
+    st.dataframe(pd.DataFrame(classifier_table(result["summary"])), hide_index=True, width="stretch")
+    st.caption("Can a classifier tell the uploaded pieces from the reference (Lopez-Paz & Oquab 2017)? 0.5 = "
+               "no; cross-validated over both sets, the larger one subsampled to the smaller; Wilson 95% interval; "
+               "one-sided exact binomial p.")
+    for text in score_warnings(result["summary"], result.get("duplicates", {})):
+        st.warning(text)
     ranking = result["summary"].get("ranking") or []
     if ranking:
         st.dataframe(pd.DataFrame(ranking), hide_index=True, width="stretch")
@@ -258,9 +249,12 @@ def main() -> None:
     set_name = st.text_input("Name of the uploaded set", "uploaded", key="tl_set_name").strip() or "uploaded"
     folder, split, limit = _reference_picker()
     if st.button("Score", key="tl_score_go", type="primary", disabled=not files):
-        uploads, problems = extract_uploads([(f.name, f.getvalue()) for f in files or []])
-        for name, reason in problems:
+        unpacked = extract_uploads([(f.name, f.getvalue()) for f in files or []], LIMITS)
+        uploads = unpacked.files
+        for name, reason in unpacked.problems:
             st.error(f"{name}: {reason}")
+        for name, kept in unpacked.renamed:
+            st.warning(f"{name}: another uploaded file has this name; scored as {kept}")
         if set_name == "reference":
             st.error("Name the uploaded set something other than 'reference'.")
         elif not folder:

@@ -1,13 +1,17 @@
 """Studies (researcher): create a study (study file, or two uploaded MIDI folders), open/close it, copy
 the participant link, watch the answer counts.
 
-Every decision is made by :mod:`studies.engine`; this page only collects inputs and shows results.
+Every decision is made by :mod:`studies.engine` and :mod:`studies.cues`; this page only collects inputs and
+shows results. Before a study is rendered its listener-cue table is shown, with a warning for every cue that
+separates the human from the computer stimuli. Uploaded files with the same name are kept apart (renamed,
+and said so); a study that fails to be created leaves no upload folder behind.
 """
 
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
+import shutil
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 import streamlit as st
@@ -34,8 +38,10 @@ def _toml_str(text: str) -> str:
 
 def study_toml(*, title: str, consent: str, instructions: str, trials: int, clip_seconds: float,
                require_full: bool, allow_confidence: bool, attention_checks: int, practice_trials: int,
-               human: tuple[str, str, str], computer: tuple[str, str, str, str], seed: int) -> str:
-    """Text of a turing study file. ``human`` = (name, group, folder); ``computer`` = (name, group, model, folder)."""
+               human: tuple[str, str, str], computer: tuple[str, str, str, str], seed: int,
+               stimuli: dict | None = None) -> str:
+    """Text of a turing study file. ``human`` = (name, group, folder); ``computer`` = (name, group, model, folder);
+    ``stimuli``: the ``[stimuli]`` table (e.g. program, mean_velocity, tempo_bpm), numbers only."""
     lines = [
         f"title = {_toml_str(title)}", f"consent = {_toml_str(consent)}",
         f"instructions = {_toml_str(instructions)}", 'test_type = "turing"',
@@ -48,45 +54,90 @@ def study_toml(*, title: str, consent: str, instructions: str, trials: int, clip
         "[[stimulus_sets]]", f"name = {_toml_str(computer[0])}", 'kind = "computer"',
         f"group = {_toml_str(computer[1])}", f"model = {_toml_str(computer[2])}", f"folder = {_toml_str(computer[3])}",
     ]
+    if stimuli:
+        lines += ["", "[stimuli]"] + [f"{key} = {value!r}" for key, value in stimuli.items()]
     return "\n".join(lines) + "\n"
 
 
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``stem_2.mid``, ``stem_3.mid``, ...: the first not in ``taken`` (compared ignoring case, as the
+    file systems of Windows and macOS do)."""
+    path = PurePosixPath(name)
+    lowered = {t.lower() for t in taken}
+    candidate, k = name, 1
+    while candidate.lower() in lowered:
+        k += 1
+        candidate = f"{path.stem}_{k}{path.suffix}"
+    return candidate
+
+
 def _save_midi_uploads(files: list, folder: Path) -> list[str]:
-    """Write uploaded .mid/.midi files into ``folder``; return one problem message per refused file."""
+    """Write uploaded .mid/.midi files into ``folder``; return one message per refused or renamed file.
+
+    Two uploads with the same name are both kept: the later one is renamed (``name_2.mid``) and reported.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     problems = []
     if len(files) > LIMITS.max_files:
         problems.append(f"{len(files)} files: only the first {LIMITS.max_files} are used")
+    taken: set[str] = set()
     for f in files[:LIMITS.max_files]:
         name = Path(f.name).name
         if not is_midi_name(name):
             problems.append(f"{name}: not a .mid/.midi file; skipped")
             continue
-        if f.size > LIMITS.max_file_bytes:
-            problems.append(f"{name}: {f.size / 2**20:.1f} MB is over the {LIMITS.max_file_bytes / 2**20:g} MB "
+        data = f.getvalue()
+        if len(data) > LIMITS.max_file_bytes:
+            problems.append(f"{name}: {len(data) / 2**20:.1f} MB is over the {LIMITS.max_file_bytes / 2**20:g} MB "
                             "limit; skipped")
             continue
-        (folder / name).write_bytes(f.getvalue())
+        stored = unique_name(name, taken)
+        if stored != name:
+            problems.append(f"{name}: another upload has this name; kept as {stored}")
+        taken.add(stored)
+        (folder / stored).write_bytes(data)
     return problems
 
 
-def _create(spec_path: Path) -> None:
-    """Run engine.create_study with a progress bar and report the outcome."""
+def _show_cues(spec_path: Path) -> None:
+    """The listener-cue table of a study file, and a warning per cue that separates its sets."""
+    from studies.cues import study_cues
+    from studies.spec import load_spec
+
+    report = study_cues(load_spec(spec_path))
+    for text in report.warnings():
+        st.warning(text)
+    with st.expander("Listener cues besides the composition (human vs computer)", expanded=bool(report.separating)):
+        st.dataframe(pd.DataFrame([r.to_dict() for r in report.rows]), hide_index=True, width="stretch")
+        st.caption("Rule: " + report.to_dict()["rule"])
+
+
+def _create(spec_path: Path, cleanup: Path | None = None) -> str | None:
+    """Show the cue table, run engine.create_study with a progress bar and report the outcome; return the code.
+
+    ``cleanup``: a folder made for this study (uploads), removed when the study is not created.
+    """
     bar = st.progress(0.0, text="Rendering clips…")
 
     def on_progress(done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"Rendering clips: {done} of {total}")
 
     try:
+        _show_cues(spec_path)
         code = engine.create_study(spec_path, db_url=db(), media_dir=media_dir(), jobs=1,
                                    on_progress=on_progress, progress=False)
-    except StudyError as exc:
+    except BaseException as exc:
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
+        if not isinstance(exc, StudyError):
+            raise
         bar.empty()
         st.error(f"The study was not created: {exc}")
-        return
+        return None
     bar.progress(1.0, text="Done")
-    st.session_state["tl_new_study"] = code
+    st.session_state["tl_manage_code"] = code  # the link shown below is the new study's
     st.success(f"Study created: code `{code}` (open; share the participant link below).")
+    return code
 
 
 def _from_file() -> None:
@@ -95,6 +146,7 @@ def _from_file() -> None:
     upload = st.file_uploader("…or upload a study file (its folders must then be absolute paths)",
                               type=["toml", "yaml", "yml"], key="tl_spec_upload")
     if st.button("Create study from file", key="tl_create_file", type="primary"):
+        folder = None
         if upload is not None:
             folder = _uploads_root() / secrets.token_hex(6)
             folder.mkdir(parents=True, exist_ok=True)
@@ -105,15 +157,16 @@ def _from_file() -> None:
         else:
             st.error("Give a study file path or upload a study file.")
             return
-        _create(spec_path)
+        _create(spec_path, cleanup=folder)
 
 
 def _from_uploads() -> None:
     st.caption("Two folders of MIDI files: music made by people and music made by a model (a turing test).")
     with st.form("tl_upload_study"):
         title = st.text_input("Title", "Human or computer?")
-        consent = st.text_area("Consent text", "By continuing you agree that your anonymous answers are stored "
-                                                "for research.")
+        consent = st.text_area("Consent text", "By continuing you agree that your participant id (e.g. your "
+                                                "Prolific id), your answers and how you played the clips are "
+                                                "stored for research.")
         instructions = st.text_area("Instructions", "Listen to each clip to the end, then say whether a "
                                                     "person or a computer composed it.")
         c1, c2, c3 = st.columns(3)
@@ -132,6 +185,12 @@ def _from_uploads() -> None:
         comp_model = h2.text_input("Model name", "lstm", key="tl_up_model")
         comp_files = h2.file_uploader("Computer MIDI files", type=["mid", "midi"], accept_multiple_files=True)
         group = st.text_input("Group (genre) of both sets", "all")
+        st.caption("Make the sets sound alike apart from the music (MIDI stimuli):")
+        n1, n2, n3 = st.columns(3)
+        one_program = n1.checkbox("One instrument (piano) for all", True, key="tl_up_program")
+        one_velocity = n2.checkbox("One velocity scale (mean 80)", True, key="tl_up_velocity")
+        one_tempo = n3.checkbox("One tempo for all", False, key="tl_up_tempo")
+        tempo = n3.number_input("Tempo (quarter notes per minute)", 20, 400, 100, key="tl_up_tempo_bpm")
         submitted = st.form_submit_button("Create study", type="primary", key="tl_up_create")
     if not submitted:
         return
@@ -142,13 +201,15 @@ def _from_uploads() -> None:
     problems = _save_midi_uploads(human_files, folder / "human") + _save_midi_uploads(comp_files, folder / "computer")
     for p in problems:
         st.warning(p)
+    stimuli = {key: value for key, value, on in (("program", 0, one_program), ("mean_velocity", 80, one_velocity),
+                                                 ("tempo_bpm", float(tempo), one_tempo)) if on}
     spec_path = folder / "study.toml"
     spec_path.write_text(study_toml(
         title=title, consent=consent, instructions=instructions, trials=trials, clip_seconds=clip_seconds,
         require_full=require_full, allow_confidence=allow_conf, attention_checks=attention,
         practice_trials=practice, human=(human_name, group, "human"),
-        computer=(comp_name, group, comp_model, "computer"), seed=seed), encoding="utf-8")
-    _create(spec_path)
+        computer=(comp_name, group, comp_model, "computer"), seed=seed, stimuli=stimuli), encoding="utf-8")
+    _create(spec_path, cleanup=folder)
 
 
 def _base_url() -> str:
@@ -183,9 +244,9 @@ def _manage() -> None:
         return
     codes = [r["code"] for r in rows]
     titles = {r["code"]: f"{r['code']} – {r['title']} ({r['status']})" for r in rows}
-    new = st.session_state.get("tl_new_study")
-    code = st.selectbox("Study", codes, index=codes.index(new) if new in codes else len(codes) - 1,
-                        format_func=titles.get, key="tl_manage_code")
+    if st.session_state.get("tl_manage_code") not in codes:  # first visit, or a study that is gone
+        st.session_state["tl_manage_code"] = codes[-1]
+    code = st.selectbox("Study", codes, format_func=titles.get, key="tl_manage_code")
     status = next(r["status"] for r in rows if r["code"] == code)
     link = f"{_base_url()}?study={code}&PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}"
     st.markdown("Participant link (copy with the button at its right; Prolific fills in the id):")

@@ -111,9 +111,8 @@ async def ws_participant(base: str, code: str, pid: str, trials: int, latencies:
         box = _find(page, "checkbox")
         page = await s.rerun(query, [_widget(box.id, bool_value=True)])
         start = _find(page, "button", "Start")
-        await s.rerun(query, [_widget(box.id, bool_value=True), _widget(start.id, trigger_value=True)])
-        query += "&consent=yes"  # what the page wrote into the URL
-        page = await s.rerun(query)
+        # the consent is stored by the Start callback; the rerun shows the instructions
+        page = await s.rerun(query, [_widget(box.id, bool_value=True), _widget(start.id, trigger_value=True)])
         page = await s.rerun(query, [_widget(_find(page, "button", "Begin").id, trigger_value=True)])
         for i in range(trials):
             progress = _find(page, "progress")
@@ -214,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                              "browser: each is a context of one Debian Chromium (end to end, but on 2 cores the "
                              "browser's own rendering dominates the latency)")
     parser.add_argument("--listen", type=float, default=1.0,
-                        help="ws mode: seconds a participant listens before the player reports 'ended'")
+                        help="ws mode: seconds a participant listens before the player reports 'ended' (at least "
+                             "the clip length minus 0.5 s, or the server refuses the answers as too early)")
     parser.add_argument("--ramp", type=float, default=0.5,
                         help="seconds between two participants' arrivals (default 0.5; 0 = all at once)")
     args = parser.parse_args(argv)

@@ -1,8 +1,18 @@
 """The main job (`make demo`): corpus → Markov baseline → scores → a 12-clip Turing study → the app.
 
 Each step is skipped when its output already exists, so a second run only starts the app. Outputs:
-``data/bach-chorales/`` (corpus), ``runs/demo/`` (baseline pieces, study folders, study code),
-``reports/demo/report.html`` (scores), the study in the default database ``data/studies.db``.
+``data/bach-chorales/`` (corpus), ``runs/demo/`` (baseline pieces, study folders, study code, the study's
+listener-cue table ``study_cues.txt``), ``reports/demo/report.html`` (scores), the study in the default
+database ``data/studies.db``.
+
+The study's two sets sound alike apart from the music: every clip is played by one instrument at one tempo
+with one velocity scale (the ``[stimuli]`` table of its study file), and the 6 chorales and 6 Markov pieces
+are chosen from the chorales the baseline did not learn from (validation and test splits) and all sampled
+pieces by nearest-neighbour matching on register, note density and the other cues
+(:func:`studies.cues.match_sets`), so no cue separates the sets. The Markov chords-per-beat model has no
+passing notes, so its pieces are sparser than most chorales: only a corpus of some size (the full corpus of
+350 chorales gives 70 candidates) holds enough sparse chorales to match; with a small corpus the study is created
+anyway and the density warning printed.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 from tunelab import REPO_ROOT as REPO
@@ -22,7 +33,7 @@ RUN_DIR = REPO / "runs" / "demo"
 REPORT_DIR = REPO / "reports" / "demo"
 STUDY_TOML = """\
 title = "Bach chorales: human or machine?"
-consent = "This is a demo of tunelab. Your answers are stored anonymously in a local database."
+consent = "A tunelab demo. Your participant id, answers and clip plays are stored in a database on this computer."
 instructions = "Listen to each clip to the end, then say whether a human or a computer composed it."
 test_type = "turing"
 allow_confidence = true
@@ -44,7 +55,13 @@ kind = "computer"
 group = "chorale"
 model = "markov-chords"
 folder = "computer"
-"""
+
+[stimuli]
+program = 0                  # one instrument (piano) for every clip
+mean_velocity = 80           # one velocity scale
+tempo_bpm = 100              # one tempo (the chorales are written at 120 BPM, the Markov pieces at 80)
+{soundfont}"""
+N_PER_SET = 6
 
 
 def step(message: str) -> None:
@@ -89,6 +106,16 @@ def held_out(corpus: Path, run_dir: Path) -> Path:
     return folder
 
 
+def human_pool(corpus: Path, run_dir: Path) -> Path:
+    """Every chorale the baseline did not learn from (validation and test splits): the study's human candidates."""
+    from data import corpus_files  # noqa: PLC0415
+
+    folder = run_dir / "human-pool"
+    if not any(folder.glob("*.mid")):
+        link_files(corpus_files(corpus, split="validation") + corpus_files(corpus, split="test"), folder)
+    return folder
+
+
 def score(reference: Path, generated: Path, report_dir: Path, jobs: int) -> Path:
     report = report_dir / "report.html"
     step(f"Scoring the baseline against held-out chorales ({report})")
@@ -101,12 +128,27 @@ def score(reference: Path, generated: Path, report_dir: Path, jobs: int) -> Path
     return report
 
 
-def study(reference: Path, generated: Path, run_dir: Path, db_url: str | None, jobs: int, seed: int,
-          media_dir: Path | None = None) -> str:
+def matched_sources(reference: Path, generated: Path, toml: str, k: int = N_PER_SET) -> tuple[list[Path], list[Path]]:
+    """``k`` held-out chorales and ``k`` sampled pieces that sound alike besides the music (matched cues)."""
+    from studies.cues import match_sets, measure_file  # noqa: PLC0415
+    from studies.stimuli import ClipSettings  # noqa: PLC0415
+
+    spec = tomllib.loads(toml)
+    settings = ClipSettings.from_dict({**spec.get("stimuli", {}), "clip_seconds": spec["clip_seconds"]})
+    human = [measure_file(f, settings, "bach", "human") for f in sorted(reference.glob("*.mid"))]
+    computer = [measure_file(f, settings, "markov", "computer") for f in sorted(generated.glob("markov_*.mid"))]
+    chosen_h, chosen_c = match_sets(human, computer, min(k, len(human), len(computer)))
+    return ([reference / c.source for c in chosen_h], [generated / c.source for c in chosen_c])
+
+
+def study(humans: Path, generated: Path, run_dir: Path, db_url: str | None, jobs: int, seed: int,
+          media_dir: Path | None = None, soundfont: Path | None = None) -> str:
     from studies import StudyError, engine  # noqa: PLC0415
+    from studies.cues import study_cues  # noqa: PLC0415
+    from studies.spec import load_spec  # noqa: PLC0415
 
     code_file = run_dir / "study_code.txt"
-    step("Demo Turing study (6 human chorales vs 6 Markov pieces, 15 s clips)")
+    step(f"Demo Turing study ({N_PER_SET} human chorales vs {N_PER_SET} Markov pieces, 15 s clips, matched cues)")
     if code_file.is_file():
         code = code_file.read_text().strip()
         try:
@@ -117,9 +159,17 @@ def study(reference: Path, generated: Path, run_dir: Path, db_url: str | None, j
             print("the stored study code is not in the database any more: creating the study again")
     folder = run_dir / "study"
     shutil.rmtree(folder, ignore_errors=True)
-    link_files(sorted(reference.glob("*.mid"))[:6], folder / "human")
-    link_files(sorted(generated.glob("markov_*.mid"))[:6], folder / "computer")
-    (folder / "study.toml").write_text(STUDY_TOML.format(seed=seed))
+    font = f'soundfont = "{Path(soundfont).as_posix()}"\n' if soundfont else ""
+    toml = STUDY_TOML.format(seed=seed, soundfont=font)
+    chosen, machines = matched_sources(humans, generated, toml)
+    link_files(chosen, folder / "human")
+    link_files(machines, folder / "computer")
+    (folder / "study.toml").write_text(toml)
+    report = study_cues(load_spec(folder / "study.toml"))
+    (run_dir / "study_cues.txt").write_text(report.table() + "\n")
+    print(report.table())
+    for warning in report.warnings():
+        print(f"warning: {warning}")
     code = engine.create_study(folder / "study.toml", db_url, media_dir=media_dir, jobs=jobs)
     code_file.write_text(code + "\n")
     print(f"created study {code}")
@@ -127,13 +177,15 @@ def study(reference: Path, generated: Path, run_dir: Path, db_url: str | None, j
 
 
 def prepare(corpus: Path, run_dir: Path, report_dir: Path, db_url: str | None, jobs: int, seed: int,
-            media_dir: Path | None = None) -> str:
-    """Every step after the corpus; each one is skipped when its output exists. Returns the study code."""
+            media_dir: Path | None = None, soundfont: Path | None = None) -> str:
+    """Every step after the corpus; each one is skipped when its output exists. Returns the study code.
+
+    ``soundfont`` pins the study's soundfont (default: the first of the system's, see studies.stimuli)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     generated = markov_pieces(corpus, run_dir, n_pieces=30, seed=seed)
     reference = held_out(corpus, run_dir)
     score(reference, generated, report_dir, jobs)
-    return study(reference, generated, run_dir, db_url, jobs, seed, media_dir)
+    return study(human_pool(corpus, run_dir), generated, run_dir, db_url, jobs, seed, media_dir, soundfont)
 
 
 def admin_password() -> str:

@@ -1,4 +1,4 @@
-"""``python -m studies VERB``: create | list | open | close | export | report | stats.
+"""``python -m studies VERB``: create | cues | list | open | close | export | report | stats.
 
 Bad input (study files, codes, CSVs) prints one line ``error: ...`` on stderr and exits with status 2.
 """
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from studies import cli_stats
+from studies.csv_safe import write_csv
 from studies.errors import StudyError
 
 DB_HELP = (
@@ -20,9 +21,34 @@ DB_HELP = (
 )
 
 
+def _print_cues(report: object) -> None:
+    """The cue table and one ``warning:`` line per separating cue, on stderr."""
+    print(f"listener cues besides the composition (human vs computer):\n{report.table()}", file=sys.stderr)
+    for text in report.warnings():
+        print(f"warning: {text}", file=sys.stderr)
+
+
+def _cmd_cues(args: argparse.Namespace) -> int:
+    from studies.cues import study_cues
+    from studies.spec import load_spec
+
+    report = study_cues(load_spec(args.study))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.table())
+        print(f"rule: {report.to_dict()['rule']}")
+    for text in report.warnings():
+        print(f"warning: {text}", file=sys.stderr)
+    return 0
+
+
 def _cmd_create(args: argparse.Namespace) -> int:
     from studies import engine
+    from studies.cues import study_cues
+    from studies.spec import load_spec
 
+    _print_cues(study_cues(load_spec(args.study)))
     code = engine.create_study(args.study, db_url=args.db, media_dir=args.media, jobs=args.jobs)
     link = f"{args.base_url.rstrip('/')}/?study={code}"
     if args.json:
@@ -58,45 +84,34 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from studies import results
 
-    df = results.responses_frame(args.study_id, args.db)
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.csv, index=False)
+    df = results.responses_frame(args.study_id, args.db, completed_only=args.completed_only)
+    write_csv(df, args.csv)
     if args.attention is not None:
-        results.attention_frame(args.study_id, args.db).to_csv(args.attention, index=False)
+        write_csv(results.attention_frame(args.study_id, args.db), args.attention)
     if args.participants is not None:
-        results.participants_frame(args.study_id, args.db).to_csv(args.participants, index=False)
+        write_csv(results.participants_frame(args.study_id, args.db), args.participants)
     print(f"{len(df)} answers written to {args.csv}", file=sys.stderr)
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from studies import engine, results, stats
+    from studies import engine, results
 
     spec = engine.study_spec(args.study_id, args.db)
-    df = results.responses_frame(args.study_id, args.db)
-    attention = results.attention_frame(args.study_id, args.db)
-    if df.empty:
-        raise StudyError(f"study {args.study_id} has no answers yet; nothing to report")
+    result = results.study_statistics(args.study_id, args.db, confidence=args.confidence,
+                                      completed_only=args.completed_only, drop_too_fast=args.drop_too_fast)
+    df = results.responses_frame(args.study_id, args.db, completed_only=args.completed_only)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    attention.to_csv(out / "attention.csv", index=False)
-    results.participants_frame(args.study_id, args.db).to_csv(out / "participants.csv", index=False)
+    write_csv(results.attention_frame(args.study_id, args.db), out / "attention.csv")
+    write_csv(results.participants_frame(args.study_id, args.db), out / "participants.csv")
     if spec.test_type == "turing":
         from studies.report import write_report
 
-        result = stats.turing_statistics(
-            df, confidence=args.confidence, attention=attention if len(attention) else None
-        )
         path = write_report(result, df, out, title=spec.title)
     else:
         from studies.report import write_other_report
 
-        kept, exclusions = stats.apply_exclusions(df, attention if len(attention) else None)
-        if spec.test_type == "ab-preference":
-            result = stats.preference_statistics(kept, confidence=args.confidence)
-        else:
-            result = stats.rating_statistics(kept, confidence=args.confidence)
-        result["exclusions"] = exclusions
         path = write_other_report(result, df, out, spec.test_type, title=spec.title)
     print(f"report written to {path}")
     return 0
@@ -117,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate STUDY (TOML or YAML), render every stimulus into clips with opaque "
         "ids, store the study and print its code and participant link. Clips are cut to the file's "
         "clip_seconds; its optional [stimuli] table sets soundfont, target_lufs, audio_format (mp3/ogg), "
-        "sample_rate, fade_seconds and start_seconds (see studies/spec.py).",
+        "sample_rate, fade_seconds, start_seconds and the normalisation of MIDI stimuli: program (one "
+        "instrument for all), mean_velocity, tempo_bpm (see studies/spec.py). Before rendering, the table of "
+        "listener cues (as `cues` prints it) goes to stderr with a warning for each cue that separates the "
+        "human from the computer stimuli.",
     )
     p.add_argument("study", type=Path, metavar="STUDY", help="study file (.toml, .yaml or .yml)")
     p.add_argument("--db", default=None, help=DB_HELP)
@@ -141,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print {code, link} as JSON")
     p.set_defaults(func=_cmd_create)
+
+    p = sub.add_parser(
+        "cues",
+        help="compare the stimulus sets on what a listener hears besides the composition",
+        description="Measure every stimulus of STUDY as it will be heard (after the [stimuli] normalisation, "
+        "inside the clip) - tempo, velocity, instrument, register, note density, music length - and compare "
+        "human with computer stimuli (Mann-Whitney AUC; a cue separates the sets when |Cliff's delta| >= "
+        "0.474). Prints the table; a warning per separating cue goes to stderr. Nothing is stored.",
+    )
+    p.add_argument("study", type=Path, metavar="STUDY", help="study file (.toml, .yaml or .yml)")
+    p.add_argument("--json", action="store_true", help="print the table and every stimulus's cues as JSON")
+    p.set_defaults(func=_cmd_cues)
 
     p = sub.add_parser(
         "list",
@@ -167,7 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the answers as a CSV for `stats`",
         description="Write the main-trial answers (no practice, no attention checks) in the "
         "stats CSV format: participant, stimulus, truth, answer, group, model, "
-        "confidence, response_ms (turing; other test types have their own columns).",
+        "confidence, response_ms (turing; other test types have their own columns), then the quality flags "
+        "too_fast (answered before the clip could have been heard to the end, server clock) and complete "
+        "(the participant finished the study). Text that a spreadsheet would run as a formula (=, +, -, @) "
+        "is written with a leading apostrophe.",
     )
     p.add_argument("study_id", metavar="STUDY_ID", help="the study code printed by `create`")
     p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="output CSV file")
@@ -184,8 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="also write one row per participant: the opaque id used in the answers, the external id "
-        "(e.g. PROLIFIC_PID, to approve payments), started, completed, completion code, answers stored",
+        "(e.g. PROLIFIC_PID, to approve payments), consented, started, completed, completion code, answers "
+        "stored, too-fast answers",
     )
+    p.add_argument("--completed-only", action="store_true",
+                   help="only the answers of participants who completed the study (no partial sessions)")
     p.add_argument("--db", default=None, help=DB_HELP)
     p.set_defaults(func=_cmd_export)
 
@@ -193,11 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="statistics and an HTML report of a study",
         description="Compute the statistics of a study straight from the database (participants "
-        "who failed an attention check are excluded) and write report.html, "
-        "stats.json, responses.csv, attention.csv and participants.csv into DIR.",
+        "who failed an attention check are excluded; the app's results page computes the same) and write "
+        "report.html, stats.json, responses.csv, attention.csv and participants.csv into DIR. The report "
+        "counts partial sessions and too-fast answers.",
     )
     p.add_argument("study_id", metavar="STUDY_ID", help="the study code printed by `create`")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--completed-only", action="store_true",
+                   help="analyse only participants who completed the study (drop partial sessions)")
+    p.add_argument("--drop-too-fast", action="store_true",
+                   help="leave out answers given sooner than their clips last (possible only in studies that "
+                        "do not require full playback)")
     p.add_argument("--confidence", type=float, default=0.95, help="level of every interval (default: 0.95)")
     p.add_argument("--db", default=None, help=DB_HELP)
     p.set_defaults(func=_cmd_report)

@@ -6,8 +6,8 @@ Conventions
 - Times are in seconds, rates in Hz, loudness in LUFS (ITU-R BS.1770-4 integrated loudness, as implemented by
   pyloudnorm), peaks in dBFS.
 - Everything here is a pure function of arrays except :func:`read_audio` / :func:`decode_audio` (read bytes
-  or files), :func:`cut_midi` (writes a shortened MIDI file), :func:`synthesize_midi` (runs FluidSynth) and
-  the two encoders (return bytes).
+  or files), :func:`synthesize_midi` (runs FluidSynth) and the two encoders (return bytes). MIDI is written
+  only by ``evaluation.write_midi`` (:mod:`studies.stimuli`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
 from math import gcd
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyloudnorm
@@ -210,75 +208,6 @@ def fluidsynth_path() -> str:
     if exe is None:
         raise StudyError(f"the `fluidsynth` program is not on PATH; {INSTALL_HINT}")
     return exe
-
-
-def _absolute(track: Any) -> Iterator[tuple[int, Any]]:
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        yield tick, msg
-
-
-def seconds_to_tick(seconds: float, tempos: Sequence[tuple[int, int]], ticks_per_beat: int) -> int:
-    """Tick at ``seconds`` under a tempo map ``[(tick, µs per beat), ...]`` (120 bpm before the first)."""
-    tick, tempo, left = 0, 500000, float(seconds)
-    for at, new_tempo in sorted(tempos):
-        span = (at - tick) * tempo / 1e6 / ticks_per_beat  # seconds until this tempo change
-        if span >= left:
-            break
-        left -= span
-        tick, tempo = at, new_tempo
-    return tick + int(np.ceil(left * 1e6 * ticks_per_beat / tempo))
-
-
-def cut_midi(src: Path, dst: Path, seconds: float) -> bool:
-    """Write to ``dst`` the events of ``src`` that start before ``seconds`` (every track ends there).
-
-    Rendering the shortened file gives the same audio as the whole file up to ``seconds`` (FluidSynth
-    renders in order and nothing before the cut changes), in less time. Returns False, writing nothing,
-    when ``src`` ends before ``seconds`` or mido cannot cut it (format 2, SMPTE time, unreadable): render
-    ``src`` itself then.
-    """
-    import mido
-
-    try:
-        mid = mido.MidiFile(str(src))
-        if mid.type == 2 or mid.ticks_per_beat <= 0:
-            return False
-        tempos = [(t, m.tempo) for track in mid.tracks for t, m in _absolute(track) if m.type == "set_tempo"]
-        cut = seconds_to_tick(seconds, tempos, mid.ticks_per_beat)
-        if max((t for track in mid.tracks for t, _ in _absolute(track)), default=0) < cut:
-            return False
-        out = mido.MidiFile(type=mid.type, ticks_per_beat=mid.ticks_per_beat)
-        for track in mid.tracks:
-            new, prev = mido.MidiTrack(), 0
-            sounding: dict[tuple[int, int], int] = {}
-            pedal: set[int] = set()
-            for tick, msg in _absolute(track):
-                if tick >= cut:
-                    break
-                if msg.type == "end_of_track":
-                    continue
-                new.append(msg.copy(time=tick - prev))
-                prev = tick
-                if msg.type in ("note_on", "note_off"):
-                    key = (msg.channel, msg.note)
-                    on = msg.type == "note_on" and msg.velocity > 0
-                    sounding[key] = sounding.get(key, 0) + 1 if on else max(0, sounding.get(key, 0) - 1)
-                elif msg.type == "control_change" and msg.control == 64:
-                    (pedal.add if msg.value >= 64 else pedal.discard)(msg.channel)
-            # release what still sounds at the cut: FluidSynth renders until every voice has died away
-            ends = [mido.Message("control_change", channel=c, control=64, value=0) for c in sorted(pedal)]
-            ends += [mido.Message("note_off", channel=c, note=n, velocity=0)
-                     for (c, n), k in sorted(sounding.items()) for _ in range(k)]
-            for i, msg in enumerate(ends):
-                new.append(msg.copy(time=cut - prev if i == 0 else 0))
-            new.append(mido.MetaMessage("end_of_track", time=0 if ends else cut - prev))
-            out.tracks.append(new)
-        out.save(str(dst))
-    except (OSError, ValueError, EOFError, KeyError, TypeError):  # mido's errors on malformed files
-        return False
-    return True
 
 
 def synthesize_midi(midi_path: Path, wav_path: Path, soundfont: Path, sample_rate: int) -> None:

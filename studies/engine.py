@@ -7,6 +7,23 @@ DataFrames are in :mod:`studies.results`.
 
 Every function takes ``db``: an SQLAlchemy URL, an :class:`sqlalchemy.Engine`, or None for the default
 database (see :func:`studies.storage.default_url`). Trial positions are 0-based.
+
+What a participant cannot game:
+
+* **The answer key.** Each participant's trial list comes from a numpy Generator seeded with the study
+  file's ``seed``, a per-study **secret** (32 random bytes made by :mod:`secrets` when the study is created,
+  stored only in the server's database, never in the study file, an export or a report) and a hash of the
+  participant's id. Two studies made from one study file therefore give one participant different orders,
+  and a published study file does not let anyone recompute which clip is which. The study stays
+  reproducible from its stored state: :func:`replay_assignments` rebuilds every stored trial list from the
+  seed, the secret and the order in which participants started.
+* **Full playback.** With ``require_full_playback`` the server records when it first showed each trial
+  (:func:`current_trial`, server clock) and refuses, without storing anything, an answer that arrives
+  sooner than the trial's total clip length (both clips of an A/B pair) minus
+  :data:`PLAYBACK_TOLERANCE_SECONDS`, whatever the browser reports. Response times are measured on the
+  server clock from that first showing.
+* **Consent.** A participant's consent is stored with its time and a hash of the consent text (what the
+  page shows, never a URL parameter, decides whether it was given).
 """
 
 from __future__ import annotations
@@ -31,6 +48,15 @@ from studies.spec import StudySpec, load_spec, spec_from_stored, spec_to_dict
 from tunelab import media_dir as default_media_dir
 
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
+#: seconds an answer may arrive before the trial's clips could have been heard to the end, counted from the
+#: server's first showing of the trial. The server records the showing before the browser has even received
+#: the audio, so an honest listener always needs longer than the clip; the tolerance only absorbs clock
+#: granularity and codec padding.
+PLAYBACK_TOLERANCE_SECONDS = 0.5
+#: what the database keeps about a participant (the participant page shows it under the consent text)
+STORED_DATA_NOTE = ("What is stored: the participant id you arrived with (e.g. your Prolific id), the time "
+                    "you agreed to take part, each answer with its time, how long you took, and when each clip "
+                    "was played, paused and ended. Nothing else about you or your device is stored.")
 _ENGINES: dict[tuple[int, str], Engine] = {}
 Db = str | Engine | None
 
@@ -69,6 +95,7 @@ class ParticipantSession:
 
     ``completed`` is True for a participant who already received a completion code and came back: there
     is nothing left to answer (a retake is impossible); :func:`completion_code` gives the same code again.
+    ``consented`` and ``begun`` come from the database, so a second tab or a reload knows them too.
     """
 
     participant_id: str
@@ -78,6 +105,8 @@ class ParticipantSession:
     next_position: int | None
     resumed: bool
     completed: bool = False
+    consented: bool = False  # a consent is stored for this participant
+    begun: bool = False  # the server has shown (or the participant answered) at least one trial
 
 
 @dataclass(frozen=True)
@@ -122,7 +151,7 @@ def register_study(
                     "sample_rate": int(clip.sample_rate),
                 }
             )
-    storage.insert_study(get_engine(db), code, spec.title, spec_to_dict(spec), rows)
+    storage.insert_study(get_engine(db), code, spec.title, spec_to_dict(spec), rows, secrets.token_hex(32))
     return code
 
 
@@ -172,8 +201,16 @@ def create_study(
         raise
 
 
+def _is_plain(value: Any, max_len: int) -> bool:
+    """Text of at most ``max_len`` characters without control characters (NUL breaks PostgreSQL)."""
+    return (isinstance(value, str) and 0 < len(value) <= max_len
+            and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value))
+
+
 def study_row(code: str, db: Db = None) -> dict[str, Any]:
     """The stored study row (id, code, title, spec dict, status, created); StudyError if unknown."""
+    if not _is_plain(code, 32):
+        raise StudyError(f"unknown study code {code!r}; check the link or run `python -m studies list`")
     row = storage.get_study(get_engine(db), code)
     if row is None:
         raise StudyError(f"unknown study code {code!r}; check the link or run `python -m studies list`")
@@ -225,7 +262,7 @@ def close_study(code: str, db: Db = None) -> None:
 
 
 def _clip_path(clip_id: str, db: Db) -> Path:
-    row = storage.get_stimulus(get_engine(db), clip_id)
+    row = storage.get_stimulus(get_engine(db), clip_id) if _is_plain(clip_id, 40) else None
     if row is None:
         raise StudyError(f"unknown clip id {clip_id!r}")
     return Path(row["audio_path"])
@@ -248,14 +285,22 @@ def clip_mime_type(clip_id: str, db: Db = None) -> str:
 # --- participant flow ----------------------------------------------------------------------------------
 
 
-def _participant_rng(seed: int, external_id: str) -> np.random.Generator:
+def _participant_rng(seed: int, secret: str, external_id: str) -> np.random.Generator:
+    """The participant's generator: study seed, the study's secret (hex) and a hash of the external id."""
     digest = int.from_bytes(hashlib.sha256(external_id.encode("utf-8")).digest()[:8], "big")
-    return np.random.default_rng([seed, digest])
+    words = [int(secret[i:i + 16], 16) for i in range(0, len(secret), 16)]
+    return np.random.default_rng([seed, *words, digest])
+
+
+def consent_hash(consent: str) -> str:
+    """SHA-256 (hex) of a consent text: stored with each consent, so it says which text was agreed to."""
+    return hashlib.sha256(consent.encode("utf-8")).hexdigest()
 
 
 def _session(engine: Engine, code: str, participant: dict[str, Any], resumed: bool) -> ParticipantSession:
     trials = storage.participant_assignments(engine, participant["id"])
     answered = storage.participant_answers(engine, participant["id"])
+    state = storage.participant_state(engine, participant["id"])
     missing = [t["position"] for t in trials if t["position"] not in answered]
     return ParticipantSession(
         participant["id"],
@@ -265,43 +310,66 @@ def _session(engine: Engine, code: str, participant: dict[str, Any], resumed: bo
         missing[0] if missing else None,
         resumed,
         participant.get("completed") is not None,
+        consented=state["consented"] is not None,
+        begun=state["n_shown"] > 0 or bool(answered),
     )
 
 
-def start_or_resume(code: str, external_id: str, db: Db = None) -> ParticipantSession:
+def _clean_external_id(external_id: str) -> str:
+    external_id = (external_id or "").strip() if isinstance(external_id, str) else ""
+    if not _is_plain(external_id, 200):
+        raise StudyError(
+            "participant id is empty, longer than 200 characters or contains control characters; open the "
+            "link with ?study=CODE&PROLIFIC_PID=YOUR_ID or type your id"
+        )
+    return external_id
+
+
+def find_session(code: str, external_id: str, db: Db = None) -> ParticipantSession | None:
+    """The session of a participant who already started (consented or not), or None; creates nothing."""
+    engine = get_engine(db)
+    external_id = _clean_external_id(external_id)
+    study = study_row(code, db)
+    existing = storage.find_participant(engine, study["id"], external_id)
+    return None if existing is None else _session(engine, code, existing, resumed=True)
+
+
+def _assign(spec: StudySpec, engine: Engine, study_id: int, secret: str, external_id: str,
+            exposure: dict[str, int]) -> list[Any]:
+    infos = [StimulusInfo(r["id"], r["kind"], r["group_name"]) for r in storage.study_stimuli(engine, study_id)]
+    return assign_trials(
+        infos,
+        spec.trials_per_participant,
+        spec.attention_checks,
+        _participant_rng(spec.seed, secret, external_id),
+        exposure,
+        test_type=spec.test_type,
+        n_practice=spec.practice_trials,
+    )
+
+
+def start_or_resume(code: str, external_id: str, db: Db = None, *, consent: bool = False) -> ParticipantSession:
     """Start a participant (assigning balanced trials) or resume one at the first unanswered trial.
 
-    A participant who already completed the study gets their session back with ``completed=True`` and
-    ``next_position=None``: nothing can be answered again (a retake is refused), and
-    :func:`completion_code` returns the code they were given. Raises StudyError for an unknown study, a
-    closed study (new participants only) or an empty external id.
+    ``consent=True`` records that the participant agreed to the study's consent text now (with a hash of the
+    text), for a new or a returning participant; a consent already stored is kept. A participant who already
+    completed the study gets their session back with ``completed=True`` and ``next_position=None``: nothing
+    can be answered again (a retake is refused), and :func:`completion_code` returns the code they were
+    given. Raises StudyError for an unknown study, a closed study (new participants only) or a bad external
+    id.
     """
     engine = get_engine(db)
-    external_id = (external_id or "").strip()
-    if not external_id or len(external_id) > 200:
-        raise StudyError(
-            "participant id is empty or longer than 200 characters; open the link with "
-            "?study=CODE&PROLIFIC_PID=YOUR_ID or type your id"
-        )
+    external_id = _clean_external_id(external_id)
     study = study_row(code, db)
+    spec = spec_from_stored(study["spec"])
+    agreed = consent_hash(spec.consent) if consent else None
     existing = storage.find_participant(engine, study["id"], external_id)
     if existing is None:
         if study["status"] != "open":
             raise StudyError(f"study {code} is closed and takes no new participants")
-        spec = spec_from_stored(study["spec"])
-        infos = [
-            StimulusInfo(r["id"], r["kind"], r["group_name"])
-            for r in storage.study_stimuli(engine, study["id"])
-        ]
-        trials = assign_trials(
-            infos,
-            spec.trials_per_participant,
-            spec.attention_checks,
-            _participant_rng(spec.seed, external_id),
-            storage.exposure_counts(engine, study["id"]),
-            test_type=spec.test_type,
-            n_practice=spec.practice_trials,
-        )
+        secret = storage.study_secret(engine, study["id"], secrets.token_hex(32))
+        trials = _assign(spec, engine, study["id"], secret, external_id,
+                         storage.exposure_counts(engine, study["id"]))
         rows = [
             {
                 "position": t.position,
@@ -313,13 +381,38 @@ def start_or_resume(code: str, external_id: str, db: Db = None) -> ParticipantSe
             }
             for t in trials
         ]
-        pid = secrets.token_urlsafe(18)
-        if storage.create_participant(engine, pid, study["id"], external_id, rows):
+        pid = secrets.token_hex(16)  # hex: never starts with a character a spreadsheet reads as a formula
+        if storage.create_participant(engine, pid, study["id"], external_id, rows, consent_sha256=agreed):
             return _session(engine, code, {"id": pid, "external_id": external_id}, resumed=False)
         existing = storage.find_participant(engine, study["id"], external_id)  # lost a concurrent start
         if existing is None:
             raise StudyError(f"could not register participant {external_id!r} in study {code}; try again")
+    if agreed is not None:
+        storage.record_consent(engine, existing["id"], agreed)
     return _session(engine, code, existing, resumed=True)
+
+
+def replay_assignments(code: str, db: Db = None) -> dict[str, list[Any]]:
+    """Every participant's trial list rebuilt from the stored state: seed, secret, participants in the order
+    they started (each one's exposure counts are those left by the participants before).
+
+    Returns ``{external id: [Trial, ...]}``; equal to the stored assignments whenever participants started
+    one after another (two starts in the same instant may have seen the same exposure counts).
+    """
+    engine = get_engine(db)
+    study = study_row(code, db)
+    spec = spec_from_stored(study["spec"])
+    secret = storage.study_secret(engine, study["id"], secrets.token_hex(32))
+    exposure: dict[str, int] = {}
+    out: dict[str, list[Any]] = {}
+    for person in storage.study_participants(engine, study["id"]):
+        trials = _assign(spec, engine, study["id"], secret, person["external_id"], exposure)
+        out[person["external_id"]] = trials
+        for t in trials:
+            if not (t.is_attention_check or t.is_practice):
+                for clip in t.clip_ids:
+                    exposure[clip] = exposure.get(clip, 0) + 1
+    return out
 
 
 def _prompt(test_type: str, expected: str | None) -> str:
@@ -329,9 +422,13 @@ def _prompt(test_type: str, expected: str | None) -> str:
     return f"Attention check: for this {what}, answer “{expected}”."
 
 
+def _participant_ok(participant_id: Any) -> bool:
+    return _is_plain(participant_id, 48)
+
+
 def trial_view(participant_id: str, position: int, db: Db = None) -> TrialView:
     """What the participant sees at ``position`` (0-based)."""
-    ctx = storage.trial_context(get_engine(db), participant_id, position)
+    ctx = storage.trial_context(get_engine(db), participant_id, position) if _participant_ok(participant_id) else None
     if ctx is None:
         raise StudyError(f"participant {participant_id!r} has no trial at position {position}")
     spec = spec_from_stored(ctx["spec"])
@@ -348,14 +445,28 @@ def trial_view(participant_id: str, position: int, db: Db = None) -> TrialView:
     )
 
 
-def current_trial(participant_id: str, db: Db = None) -> TrialView | None:
-    """The first unanswered trial of a participant, or None when every trial is answered."""
-    engine = get_engine(db)
-    participant = storage.get_participant(engine, participant_id)
+def _get_participant(engine: Engine, participant_id: Any) -> dict[str, Any]:
+    participant = storage.get_participant(engine, participant_id) if _participant_ok(participant_id) else None
     if participant is None:
         raise StudyError(f"unknown participant {participant_id!r}; start again from the study link")
-    session = _session(engine, participant["study_code"], participant, resumed=True)
-    return None if session.next_position is None else trial_view(participant_id, session.next_position, db)
+    return participant
+
+
+def current_trial(participant_id: str, db: Db = None) -> TrialView | None:
+    """The first unanswered trial of a participant, or None when every trial is answered.
+
+    Showing a trial is recorded (server clock) the first time it is returned: the full-playback rule and
+    the response time of :func:`submit_answer` count from then.
+    """
+    engine = get_engine(db)
+    _get_participant(engine, participant_id)
+    answered = storage.participant_answers(engine, participant_id)
+    positions = [t["position"] for t in storage.participant_assignments(engine, participant_id)]
+    missing = [p for p in positions if p not in answered]
+    if not missing:
+        return None
+    storage.mark_shown(engine, participant_id, missing[0])
+    return trial_view(participant_id, missing[0], db)
 
 
 def _normalise_answer(test_type: str, answer: Any) -> str:
@@ -388,6 +499,15 @@ def _check_full_playback(events: list[Any], n_clips: int, position: int) -> None
                          "this study requires full playback before answering")
 
 
+def trial_seconds(ctx: Mapping[str, Any]) -> float:
+    """Total length (s) of a trial's clips: one clip, or A + B of a pair (from a :func:`storage.trial_context`
+    row or any mapping with a_samples, a_rate, b_samples, b_rate)."""
+    total = ctx["a_samples"] / ctx["a_rate"]
+    if ctx.get("b_samples") is not None:
+        total += ctx["b_samples"] / ctx["b_rate"]
+    return float(total)
+
+
 def submit_answer(
     participant_id: str,
     position: int,
@@ -399,17 +519,27 @@ def submit_answer(
 ) -> bool:
     """Validate and commit one answer in its own transaction before returning.
 
-    Returns True if stored now, False if the same answer was already stored (a repeated submit). A
-    different answer for an already-answered trial raises StudyError, as do invalid values.
+    Returns True if stored now, False if the same answer was already stored (a repeated submit, or another
+    tab of the same participant). A different answer for an already-answered trial raises StudyError, as do
+    invalid values.
+
+    Full playback (``require_full_playback``, the default) is checked on the server clock: the answer is
+    refused, and nothing is stored, unless the server showed the trial (:func:`current_trial`) at least the
+    trial's total clip length minus :data:`PLAYBACK_TOLERANCE_SECONDS` earlier. This holds for every caller
+    (a browser, a raw websocket client, a script); import answers into a study without that setting.
+
+    The stored ``response_ms`` is the server's: from the trial's first showing to the arrival of the answer.
+    The ``response_ms`` argument is used only for a trial the server never showed (answers of a study without
+    full playback that a script brings in).
 
     ``play_events`` is the player's log, a list of dicts ``{"type": "play" | "pause" | "ended",
     "clip": "A" | "B", ...}`` (stored as JSON). When the study sets ``require_full_playback`` and
-    ``play_events`` is given, it must hold an ``ended`` event for every clip of the trial ("A", and "B"
-    for a pair; an event without ``clip`` counts for "A"), or the answer is refused. Callers that do not
-    track playback (scripts, imports) pass None and are not checked.
+    ``play_events`` is given, it must also hold an ``ended`` event for every clip of the trial ("A", and "B"
+    for a pair; an event without ``clip`` counts for "A"), or the answer is refused.
     """
     engine = get_engine(db)
-    ctx = storage.trial_context(engine, participant_id, int(position))
+    arrived = storage.now()
+    ctx = storage.trial_context(engine, participant_id, int(position)) if _participant_ok(participant_id) else None
     if ctx is None:
         raise StudyError(f"participant {participant_id!r} has no trial at position {position}")
     spec = spec_from_stored(ctx["spec"])
@@ -425,14 +555,35 @@ def submit_answer(
         confidence = _whole_number(confidence, "confidence", 1, 5)
     if response_ms is not None:
         response_ms = _whole_number(response_ms, "response_ms", 0, None)
-    if play_events is not None:
-        if not isinstance(play_events, list):
-            raise StudyError("play_events must be a list of events")
-        if spec.require_full_playback:
+    if play_events is not None and not isinstance(play_events, list):
+        raise StudyError("play_events must be a list of events")
+    previous = storage.get_answer(engine, participant_id, int(position))
+    if previous is not None:  # answered before (another tab, a repeated click): nothing new to check
+        if previous["answer"] != value or (confidence is not None and previous["confidence"] != confidence):
+            raise StudyError(
+                f"trial {position} was already answered with {previous['answer']!r}; answers cannot be changed"
+            )
+        return False
+    shown = ctx["shown"]
+    elapsed = None if shown is None else (arrived - shown).total_seconds()
+    if spec.require_full_playback:
+        if play_events is not None:
             _check_full_playback(play_events, 1 if ctx["clip_b"] is None else 2, int(position))
+        needed = trial_seconds(ctx) - PLAYBACK_TOLERANCE_SECONDS
+        if elapsed is None:
+            raise StudyError(f"trial {position + 1} has not been shown yet; open it (current_trial) and listen "
+                             "before answering")
+        if elapsed < needed:
+            raise StudyError(
+                f"trial {position + 1}: answered {elapsed:.1f} s after it was shown, but its "
+                f"{'clips last' if ctx['clip_b'] is not None else 'clip lasts'} {trial_seconds(ctx):.1f} s; "
+                "this study requires listening to the end before answering")
+    if elapsed is not None:
+        response_ms = max(0, int(round(elapsed * 1000)))
     expected = ctx["expected"] if ctx["is_attention_check"] else None
     stored_now, row = storage.record_answer(
-        engine, participant_id, int(position), value, confidence, response_ms, play_events, expected
+        engine, participant_id, int(position), value, confidence, response_ms, play_events, expected,
+        created=arrived,
     )
     if not stored_now and (
         row["answer"] != value or (confidence is not None and row["confidence"] != confidence)
@@ -446,9 +597,7 @@ def submit_answer(
 def completion_code(participant_id: str, db: Db = None) -> str:
     """The participant's completion code (random, server generated), once every trial is stored."""
     engine = get_engine(db)
-    participant = storage.get_participant(engine, participant_id)
-    if participant is None:
-        raise StudyError(f"unknown participant {participant_id!r}")
+    participant = _get_participant(engine, participant_id)
     session = _session(engine, participant["study_code"], participant, resumed=True)
     if session.next_position is not None:
         n_done = len(storage.participant_answers(engine, participant_id))

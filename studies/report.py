@@ -2,7 +2,8 @@
 
 ``figures(stats)`` builds the plotly figures from the output of :func:`studies.stats.turing_statistics`
 (the Streamlit results page shows the same ones); ``write_report`` writes ``report.html`` (plotly.js inlined
-once: the file opens offline), ``stats.json`` and ``responses.csv`` into one folder.
+once: the file opens offline), ``stats.json`` and ``responses.csv`` (formula-escaped:
+:mod:`studies.csv_safe`) into one folder.
 ``preference_figures`` / ``rating_figures`` and ``write_other_report`` do the same for ab-preference and
 rating studies (:func:`studies.stats.preference_statistics`, :func:`studies.stats.rating_statistics`).
 """
@@ -16,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from studies.csv_safe import write_csv
 
 METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "specificity", "f1", "balanced_accuracy",
                             "d_prime", "criterion")
@@ -95,6 +98,24 @@ def figures(stats: dict[str, Any]) -> dict[str, go.Figure]:
             "per_participant": hist, "metrics": tab}
 
 
+def quality_text(stats: dict[str, Any]) -> str:
+    """One sentence on partial sessions and too-fast answers (from ``stats["quality"]`` of
+    :func:`studies.results.study_statistics`); empty when the statistics carry none."""
+    q = stats.get("quality")
+    if not q:
+        return ""
+    used = [name for name, on in (("completed participants only", q["completed_only"]),
+                                  ("too-fast answers left out", q["drop_too_fast"])) if on]
+    return (f"{q['participants_started']} participants started, {q['participants_completed']} completed, "
+            f"{q['participants_partial']} partial sessions; {q['too_fast_answers']} too-fast answers "
+            f"({q['too_fast_rule']}). Filters: {', '.join(used) or 'none'}.")
+
+
+def quality_html(stats: dict[str, Any]) -> str:
+    text = quality_text(stats)
+    return f"<p>{html.escape(text)}</p>" if text else ""
+
+
 def _html_table(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
@@ -108,7 +129,7 @@ def write_report(stats: dict[str, Any], responses: pd.DataFrame, out_dir: Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "stats.json").write_text(json.dumps(stats, indent=2, allow_nan=False), encoding="utf-8")
-    responses.to_csv(out_dir / "responses.csv", index=False)
+    write_csv(responses, out_dir / "responses.csv")
     figs = figures(stats)
     parts = []
     for i, (name, fig) in enumerate(figs.items()):
@@ -120,7 +141,7 @@ def write_report(stats: dict[str, Any], responses: pd.DataFrame, out_dir: Path,
     who = ", ".join(ex.get("participants", []))
     summary = (f"<p>{stats['n_answers']} answers from {stats['n_participants']} participants. "
                f"Excluded: {ex.get('n_excluded', 0)}{f' ({html.escape(who)})' if who else ''}"
-               f" &mdash; rule: {html.escape(str(ex.get('rule', '')))}.</p>")
+               f" &mdash; rule: {html.escape(str(ex.get('rule', '')))}.</p>{quality_html(stats)}")
     note_items = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in notes.items())
     kappa = stats.get("fleiss_kappa") or {}
     note_items += f"<li>kappa: {html.escape(str(kappa.get('method', '')))}</li>"
@@ -176,7 +197,7 @@ def write_other_report(stats: dict[str, Any], responses: pd.DataFrame, out_dir: 
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(stats, indent=2, allow_nan=False)
     (out_dir / "stats.json").write_text(text, encoding="utf-8")
-    responses.to_csv(out_dir / "responses.csv", index=False)
+    write_csv(responses, out_dir / "responses.csv")
     figs = preference_figures(stats) if test_type == "ab-preference" else rating_figures(stats)
     parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"fig-{name}")
              for i, (name, fig) in enumerate(figs.items())]
@@ -184,6 +205,7 @@ def write_other_report(stats: dict[str, Any], responses: pd.DataFrame, out_dir: 
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
             f"<body><h1>{html.escape(title)}</h1><p>{html.escape(test_type)} study. Excluded participants: "
             f"{ex.get('n_excluded', 0)} &mdash; rule: {html.escape(str(ex.get('rule', '')))}.</p>"
+            f"{quality_html(stats)}"
             f"{''.join(parts)}<h2>Statistics</h2><pre>{html.escape(text)}</pre></body></html>")
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")

@@ -7,7 +7,7 @@ computer-made), how many trials each participant gets and how long each clip is.
 Example (TOML)::
 
     title = "Chorales: human or machine?"
-    consent = "By continuing you agree that your anonymous answers are stored."
+    consent = "By continuing you agree that your participant id and your answers are stored."
     instructions = "Listen to each clip to the end, then answer."
     test_type = "turing"            # turing | ab-preference | rating
     allow_confidence = true          # turing only: optional confidence 1-5
@@ -15,8 +15,8 @@ Example (TOML)::
     clip_seconds = 15.0
     attention_checks = 1             # extra trials whose prompt states the correct answer
     practice_trials = 0              # extra trials at the start, left out of the responses
-    seed = 7
-    require_full_playback = true
+    seed = 7                         # with the study's secret (made at creation, kept in the database)
+    require_full_playback = true     # answers refused until the server-timed clip length has passed
 
     [[stimulus_sets]]
     name = "bach"
@@ -34,6 +34,18 @@ Example (TOML)::
     soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2"   # default: TimGM6mb; relative to the study file
     target_lufs = -23.0
     audio_format = "mp3"             # or "ogg"
+    program = 0                      # MIDI stimuli: one instrument (General MIDI, 0-based) for all
+    mean_velocity = 80               # MIDI stimuli: every piece's velocities scaled to this mean
+    tempo_bpm = 100                  # MIDI stimuli: one tempo for all (studies.normalise)
+
+The seed alone does not fix the trial lists: each study also gets a random secret at creation, stored only
+in its database and mixed into every participant's generator, so two studies made from one study file
+give a participant different orders and a published study file reveals no answer key. A study is
+reproducible from its stored state (seed + secret + the order participants started in; see
+:func:`studies.engine.replay_assignments`). ``python -m studies cues STUDY`` (and ``create``) compare the
+human and computer stimuli on tempo, velocity, instrument, register, note density and music length, and warn
+when one of them separates the sets (:mod:`studies.cues`); the three normalisation keys above remove the
+first three.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Stimuli for blind listening studies: render, trim, fade, loudness-match, encode, and name opaquely.
 
-Pipeline per source: MIDI → cut to the events before the clip's end + 2 s (:func:`studies.audio.cut_midi`;
-the clip is bit-identical, the rendering shorter) → FluidSynth (``fluidsynth -ni``, the command midi2audio
-runs) → float audio at ``sample_rate`` → :func:`make_clip` (cut ``clip_seconds`` from ``start_seconds``, pad
-with silence, fades, integrated loudness to ``target_lufs`` per ITU-R BS.1770-4 via pyloudnorm, look-ahead
-peak limit) → :func:`encode_clip` (MP3 128 kbps via lameenc, or Ogg Vorbis via soundfile; no tags) →
-``<out_dir>/<clip_id>.<ext>``.
+Pipeline per source: MIDI → ``evaluation.read_midi`` → the study's normalisation (one instrument, velocity
+scale or tempo for all: :mod:`studies.normalise`) → the events before the clip's end + 2 s
+(:func:`studies.normalise.cut_piece`; the clip is bit-identical, the rendering shorter) → ``evaluation.write_midi``
+→ FluidSynth (``fluidsynth -ni``, the command midi2audio runs) → float audio at ``sample_rate`` →
+:func:`make_clip` (cut ``clip_seconds`` from ``start_seconds``, pad with silence, fades, integrated loudness to
+``target_lufs`` per ITU-R BS.1770-4 via pyloudnorm, look-ahead peak limit) → :func:`encode_clip` (MP3 128 kbps
+via lameenc, or Ogg Vorbis via soundfile; no tags) → ``<out_dir>/<clip_id>.<ext>``. What the read → write path
+drops (sustain pedal and other controllers, pitch bends) is listed in :mod:`studies.normalise`.
 
 Nothing a participant can see reveals the condition: every clip has the same number of samples, the same
 rate and channels, the same loudness, and a random id (never derived from the source file name).
@@ -26,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from evaluation import MidiError, Piece, ReaderConfig, read_midi, write_midi
 from studies import audio as A
 from studies.errors import StudyError
+from studies.normalise import Normalisation, cut_piece, normalise
 from studies.spec import AUDIO_SUFFIXES
 from tunelab import MIDI_SUFFIXES
 
@@ -65,9 +69,16 @@ class ClipSettings:
     channels: int = 2  # 1 or 2: every clip gets this many channels
     bitrate_kbps: int = 128  # MP3 bit rate
     peak_dbfs: float = -1.0  # ceiling of the peak limiter (dBFS)
+    program: int | None = None  # MIDI stimuli: one General MIDI program (0..127) for every pitched note
+    mean_velocity: float | None = None  # MIDI stimuli: scale each piece's velocities to this mean (1..127)
+    tempo_bpm: float | None = None  # MIDI stimuli: one constant tempo (quarter notes per minute)
 
     def __post_init__(self) -> None:
         bad = []
+        try:
+            self.normalisation  # noqa: B018 - validates program, mean_velocity, tempo_bpm
+        except StudyError as exc:
+            bad.append(str(exc).removeprefix("bad normalisation: "))
         if self.clip_seconds is not None and not self.clip_seconds >= 1.0:
             bad.append(f"clip_seconds={self.clip_seconds!r} (use >= 1.0 s, or None for the whole piece)")
         if not self.fade_seconds >= 0:
@@ -113,6 +124,11 @@ class ClipSettings:
         return out
 
     @property
+    def normalisation(self) -> Normalisation:
+        """The cues made equal across MIDI stimuli (:mod:`studies.normalise`)."""
+        return Normalisation(program=self.program, mean_velocity=self.mean_velocity, tempo_bpm=self.tempo_bpm)
+
+    @property
     def n_samples(self) -> int | None:
         """Samples per clip, or None when clips are whole pieces."""
         return None if self.clip_seconds is None else int(round(self.clip_seconds * self.sample_rate))
@@ -145,6 +161,19 @@ def find_soundfont(settings: ClipSettings) -> Path:
     raise StudyError(f"no soundfont found (tried {tried}); {INSTALL_HINT}")
 
 
+#: what the stimulus reader accepts: drum-only pieces are fine as stimuli
+STIMULUS_READER = ReaderConfig(require_pitched=False)
+
+
+def stimulus_piece(midi_path: Path, settings: ClipSettings) -> Piece:
+    """A MIDI stimulus as it will sound: read with ``evaluation.read_midi`` and normalised per ``settings``."""
+    try:
+        piece = read_midi(Path(midi_path), config=STIMULUS_READER)
+    except MidiError as exc:
+        raise StudyError(f"{exc.path}: {exc.reason}") from None
+    return normalise(piece, settings.normalisation)
+
+
 def render_midi(midi_path: Path, settings: ClipSettings, *, whole: bool = False) -> np.ndarray:
     """Render a MIDI file with FluidSynth (or read an audio file) at ``settings.sample_rate``.
 
@@ -154,7 +183,9 @@ def render_midi(midi_path: Path, settings: ClipSettings, *, whole: bool = False)
         soundfile and resampled with ``scipy.signal.resample_poly`` when its rate differs).
     whole : render the whole MIDI file. By default, when ``settings.clip_seconds`` is set, only the events
         before ``start_seconds + clip_seconds + RENDER_MARGIN_SECONDS`` are rendered (see
-        :func:`studies.audio.cut_midi`): the clip is the same, the rendering shorter.
+        :func:`studies.normalise.cut_piece`): the clip is the same, the rendering shorter.
+
+    MIDI goes through :func:`stimulus_piece` (normalisation) and ``evaluation.write_midi`` before FluidSynth.
 
     Returns
     -------
@@ -170,16 +201,20 @@ def render_midi(midi_path: Path, settings: ClipSettings, *, whole: bool = False)
     if suffix not in MIDI_SUFFIXES:
         raise StudyError(f"{path}: unknown stimulus type {suffix!r}; use {MIDI_SUFFIXES + AUDIO_SUFFIXES}")
     soundfont = find_soundfont(settings)
+    piece = stimulus_piece(path, settings)
+    if not whole and settings.clip_seconds is not None:
+        until = settings.start_seconds + settings.clip_seconds + RENDER_MARGIN_SECONDS
+        piece = cut_piece(piece, until) or piece
     with tempfile.TemporaryDirectory(prefix="tunelab-render-") as tmp:
-        wav, cut = Path(tmp) / "render.wav", Path(tmp) / "cut.mid"
-        source = path
-        if not whole and settings.clip_seconds is not None:
-            until = settings.start_seconds + settings.clip_seconds + RENDER_MARGIN_SECONDS
-            source = cut if A.cut_midi(path, cut, until) else path
+        wav, mid = Path(tmp) / "render.wav", Path(tmp) / "render.mid"
         try:
-            A.synthesize_midi(source, wav, soundfont, int(settings.sample_rate))
-        except StudyError as exc:  # name the user's file, not the temporary cut
-            raise StudyError(str(exc).replace(str(cut), str(path))) from None
+            write_midi(piece, mid)
+        except MidiError as exc:
+            raise StudyError(f"{path}: cannot be written for rendering ({exc.reason})") from None
+        try:
+            A.synthesize_midi(mid, wav, soundfont, int(settings.sample_rate))
+        except StudyError as exc:  # name the user's file, not the temporary one
+            raise StudyError(str(exc).replace(str(mid), str(path))) from None
         data, rate = A.read_audio(wav)
     return A.resample(data, rate, int(settings.sample_rate))
 

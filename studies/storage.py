@@ -8,6 +8,13 @@ survives a killed process; see https://sqlite.org/wal.html), and write transacti
 
 Every answer is committed in its own transaction before the call returns; ``UNIQUE (participant, position)``
 makes a repeated submit a no-op that reports the stored answer.
+
+Tables: ``studies`` (code, title, the study file as JSON, status), ``study_secrets`` (the per-study assignment
+secret: read only by :func:`study_secret`, never joined into any other query or export), ``stimuli`` (opaque
+clip id → set, kind, source, audio file, length), ``participants``, ``consents`` (when each participant
+agreed, and a hash of the consent text shown), ``assignments`` (each participant's trial list),
+``trial_shown`` (when the server first showed each trial, server clock), ``answers`` and
+``attention_results``. Times are UTC.
 """
 
 from __future__ import annotations
@@ -73,6 +80,13 @@ stimuli = Table(
     Column("sample_rate", Integer, nullable=False),
 )
 
+study_secrets = Table(
+    "study_secrets",
+    metadata,
+    Column("study_id", Integer, ForeignKey("studies.id"), primary_key=True),
+    Column("secret", String(64), nullable=False),  # hex of 32 random bytes, mixed into assignment RNGs
+)
+
 participants = Table(
     "participants",
     metadata,
@@ -95,6 +109,22 @@ assignments = Table(
     Column("is_attention_check", Boolean, nullable=False),
     Column("is_practice", Boolean, nullable=False),
     Column("expected", String(32), nullable=True),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("participant_id", String(48), ForeignKey("participants.id"), primary_key=True),
+    Column("consented", DateTime(timezone=True), nullable=False),
+    Column("consent_sha256", String(64), nullable=False),  # of the consent text the participant agreed to
+)
+
+trial_shown = Table(
+    "trial_shown",
+    metadata,
+    Column("participant_id", String(48), ForeignKey("participants.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("shown", DateTime(timezone=True), nullable=False),  # first time the server showed the trial
 )
 
 answers = Table(
@@ -123,8 +153,15 @@ attention_results = Table(
 
 
 def now() -> datetime:
-    """Current UTC time (timezone aware)."""
+    """Current UTC time (timezone aware): the server clock every stored time and response time uses."""
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite hands back naive UTC, PostgreSQL aware)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def default_url() -> str:
@@ -188,9 +225,11 @@ def _read(engine: Engine, stmt: Any) -> list[dict[str, Any]]:
 
 
 def insert_study(
-    engine: Engine, code: str, title: str, spec: dict[str, Any], stimulus_rows: Sequence[dict[str, Any]]
+    engine: Engine, code: str, title: str, spec: dict[str, Any], stimulus_rows: Sequence[dict[str, Any]],
+    secret: str,
 ) -> int:
-    """Store a study (status open) and its stimuli in one transaction; returns the study's row id.
+    """Store a study (status open), its assignment secret and its stimuli in one transaction; returns the
+    study's row id.
 
     ``stimulus_rows`` items: id, set_name, kind, group_name, model, source_path, audio_path, n_samples,
     sample_rate.
@@ -205,9 +244,26 @@ def insert_study(
                 created=now(),
             )
         ).inserted_primary_key[0]
+        conn.execute(insert(study_secrets).values(study_id=study_id, secret=secret))
         if stimulus_rows:
             conn.execute(insert(stimuli), [{**r, "study_id": study_id} for r in stimulus_rows])
     return int(study_id)
+
+
+def study_secret(engine: Engine, study_id: int, new_secret: str) -> str:
+    """The study's assignment secret; a study stored before secrets existed gets ``new_secret`` now."""
+    query = select(study_secrets.c.secret).where(study_secrets.c.study_id == study_id)
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar_one_or_none()
+    if found is not None:
+        return str(found)
+    try:
+        with _write(engine) as conn:
+            conn.execute(insert(study_secrets).values(study_id=study_id, secret=new_secret))
+    except IntegrityError:  # a concurrent caller stored one first
+        pass
+    with engine.connect() as conn:
+        return str(conn.execute(query).scalar_one())
 
 
 def _study_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -315,24 +371,60 @@ def get_participant(engine: Engine, participant_id: str) -> dict[str, Any] | Non
 
 
 def create_participant(
-    engine: Engine, participant_id: str, study_id: int, external_id: str, trials: Sequence[dict[str, Any]]
+    engine: Engine, participant_id: str, study_id: int, external_id: str, trials: Sequence[dict[str, Any]],
+    consent_sha256: str | None = None,
 ) -> bool:
-    """Store a participant and all its assignments in one transaction.
+    """Store a participant and all its assignments (and its consent, when ``consent_sha256`` is given) in one
+    transaction.
 
     ``trials`` items: position, clip_a, clip_b, is_attention_check, is_practice, expected. Returns False
     (and stores nothing) if the external id already exists in the study (a concurrent start won).
     """
     try:
         with _write(engine) as conn:
+            at = now()
             conn.execute(
                 insert(participants).values(
-                    id=participant_id, study_id=study_id, external_id=external_id, started=now()
+                    id=participant_id, study_id=study_id, external_id=external_id, started=at
                 )
             )
             conn.execute(insert(assignments), [{**t, "participant_id": participant_id} for t in trials])
+            if consent_sha256 is not None:
+                conn.execute(insert(consents).values(participant_id=participant_id, consented=at,
+                                                     consent_sha256=consent_sha256))
     except IntegrityError:
         return False
     return True
+
+
+def record_consent(engine: Engine, participant_id: str, consent_sha256: str) -> None:
+    """Store that the participant agreed now (kept as it is if a consent is already stored)."""
+    try:
+        with _write(engine) as conn:
+            conn.execute(insert(consents).values(participant_id=participant_id, consented=now(),
+                                                 consent_sha256=consent_sha256))
+    except IntegrityError:  # already consented (another tab): the first consent stays
+        pass
+
+
+def participant_state(engine: Engine, participant_id: str) -> dict[str, Any]:
+    """When the participant consented (or None) and how many trials the server has shown them."""
+    with engine.connect() as conn:
+        consented = conn.execute(select(consents.c.consented)
+                                 .where(consents.c.participant_id == participant_id)).scalar_one_or_none()
+        shown = conn.execute(select(func.count()).select_from(trial_shown)
+                             .where(trial_shown.c.participant_id == participant_id)).scalar_one()
+    return {"consented": as_utc(consented), "n_shown": int(shown)}
+
+
+def mark_shown(engine: Engine, participant_id: str, position: int) -> None:
+    """Record that the server shows trial ``position`` now, unless an earlier showing is recorded."""
+    try:
+        with _write(engine) as conn:
+            conn.execute(insert(trial_shown).values(participant_id=participant_id, position=position,
+                                                    shown=now()))
+    except IntegrityError:  # shown before (a rerun, another tab): the first time counts
+        pass
 
 
 def participant_assignments(engine: Engine, participant_id: str) -> list[dict[str, Any]]:
@@ -346,7 +438,11 @@ def participant_assignments(engine: Engine, participant_id: str) -> list[dict[st
 
 
 def trial_context(engine: Engine, participant_id: str, position: int) -> dict[str, Any] | None:
-    """Assignment at ``position`` with the participant's completion state and the study spec, or None."""
+    """Assignment at ``position`` with the participant's completion state, the study spec, when the server
+    first showed the trial (``shown``, None if never) and the length of its clips in samples and Hz
+    (``a_samples``, ``a_rate``, ``b_samples``, ``b_rate``; the b values are None for one-clip trials), or
+    None."""
+    clip_a, clip_b = stimuli.alias("clip_a_row"), stimuli.alias("clip_b_row")
     stmt = (
         select(
             assignments,
@@ -357,13 +453,26 @@ def trial_context(engine: Engine, participant_id: str, position: int) -> dict[st
             .where(assignments.c.participant_id == participant_id)
             .scalar_subquery()
             .label("total"),
+            trial_shown.c.shown,
+            clip_a.c.n_samples.label("a_samples"),
+            clip_a.c.sample_rate.label("a_rate"),
+            clip_b.c.n_samples.label("b_samples"),
+            clip_b.c.sample_rate.label("b_rate"),
         )
         .join(participants, participants.c.id == assignments.c.participant_id)
         .join(studies, studies.c.id == participants.c.study_id)
+        .join(clip_a, clip_a.c.id == assignments.c.clip_a)
+        .outerjoin(clip_b, clip_b.c.id == assignments.c.clip_b)
+        .outerjoin(trial_shown, (trial_shown.c.participant_id == assignments.c.participant_id)
+                   & (trial_shown.c.position == assignments.c.position))
         .where(assignments.c.participant_id == participant_id, assignments.c.position == position)
     )
     rows = _read(engine, stmt)
-    return _study_dict(rows[0]) if rows else None
+    if not rows:
+        return None
+    row = _study_dict(rows[0])
+    row["shown"] = as_utc(row["shown"])
+    return row
 
 
 def participant_answers(engine: Engine, participant_id: str) -> dict[int, dict[str, Any]]:
@@ -390,11 +499,13 @@ def record_answer(
     response_ms: int | None,
     play_events: Any,
     expected: str | None = None,
+    created: datetime | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Commit one answer (and its attention result when ``expected`` is given) in its own transaction.
 
     Returns ``(stored_now, row)``: ``stored_now`` False means an answer for this position already existed
-    and ``row`` is that stored answer (the caller decides whether it matches).
+    and ``row`` is that stored answer (the caller decides whether it matches). ``created`` is the server
+    time the answer arrived (default: now).
     """
     row = {
         "participant_id": participant_id,
@@ -403,7 +514,7 @@ def record_answer(
         "confidence": confidence,
         "response_ms": response_ms,
         "play_events": None if play_events is None else json.dumps(play_events),
-        "created": now(),
+        "created": created or now(),
     }
     try:
         with _write(engine) as conn:
@@ -443,9 +554,17 @@ def mark_completed(engine: Engine, participant_id: str, code: str) -> str:
 
 
 def study_participants(engine: Engine, study_id: int) -> list[dict[str, Any]]:
-    """Every participant of a study (opaque id, external id, started, completed, completion code), by start."""
-    return _read(engine, select(participants).where(participants.c.study_id == study_id)
-                 .order_by(participants.c.started, participants.c.id))
+    """Every participant of a study (opaque id, external id, started, completed, completion code, consented),
+    by start."""
+    stmt = (select(participants, consents.c.consented)
+            .outerjoin(consents, consents.c.participant_id == participants.c.id)
+            .where(participants.c.study_id == study_id)
+            .order_by(participants.c.started, participants.c.id))
+    rows = _read(engine, stmt)
+    for row in rows:
+        for key in ("started", "completed", "consented"):
+            row[key] = as_utc(row[key])
+    return rows
 
 
 def progress_counts(engine: Engine, study_id: int) -> dict[str, int]:

@@ -7,6 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from studies import engine as study_engine
+from tunelab.testing.clock import FakeClock
+from tunelab.testing.clock import install as install_clock
+from tunelab.testing.databases import (
+    DatabaseUnavailable,
+    drop_postgres_schema,
+    fresh_database,
+    postgres_schema_url,
+    postgres_url,
+)
 from tunelab.testing.live_server import CHROMIUM_ARGS, start_server, stop_server
 from tunelab.testing.study_fixture import make_study
 
@@ -22,6 +32,51 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     url = f"sqlite:///{folder / 'studies.db'}"
     code = make_study(folder, url, trials=6, clip_seconds=1.0)
     return {"code": code, "db_url": url, "folder": str(folder)}
+
+
+@pytest.fixture(scope="session")
+def long_study(study: dict[str, str]) -> dict[str, str]:
+    """A second study in the same database (so the live server serves it too): 2 trials of 4-second clips."""
+    folder = Path(study["folder"]) / "long"
+    code = make_study(folder, study["db_url"], trials=2, clip_seconds=4.0, title="Long clips")
+    return {**study, "code": code}
+
+
+@pytest.fixture(autouse=True)
+def fresh_login_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no wrong passwords on record (the throttle is per server process)."""
+    from app_pages import auth, common
+
+    monkeypatch.setattr(common, "_THROTTLE", auth.LoginThrottle())
+    monkeypatch.setattr(common, "_REVOKED", {})
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The engine's server clock in in-process AppTests, faked: each reading moves it on by an hour, so answers
+    come long after their trial was shown. Timing tests set ``clock.step = 0``. (The browser tests talk to a
+    server process, which keeps the real clock.)"""
+    return install_clock(monkeypatch, step=3600.0)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty studies database: a SQLite file, then a fresh schema of the test PostgreSQL server."""
+    study_engine.dispose_engines()
+    if request.param == "sqlite":
+        yield fresh_database(f"sqlite:///{tmp_path / 'studies.db'}")
+        study_engine.dispose_engines()
+        return
+    try:
+        base = postgres_url()
+    except DatabaseUnavailable as exc:
+        pytest.fail(str(exc))
+    schema, url = postgres_schema_url(base)
+    try:
+        yield fresh_database(url)
+    finally:
+        study_engine.dispose_engines()
+        drop_postgres_schema(base, schema)
 
 
 @pytest.fixture

@@ -131,35 +131,87 @@ def test_researcher_logs_in_and_sees_results(page, server: str, study: dict[str,
     assert not offsite, f"the results page fetched from elsewhere (no network at run time): {offsite[:3]}"
 
 
-def test_forged_answer_before_the_clip_ended_is_refused(server: str, study: dict[str, str]) -> None:
-    """A client that skips the player and sends the answer click over the websocket (what a disabled button
-    cannot do in the browser) stores nothing and stays on the trial."""
+def _stored_answers(url: str, external_id: str) -> int:
+    with engine.get_engine(url).connect() as conn:
+        return conn.exec_driver_sql("SELECT COUNT(*) FROM answers JOIN participants ON participants.id = "
+                                    "answers.participant_id WHERE external_id = ?", (external_id,)).scalar_one()
+
+
+def _forge(server: str, query: str, script) -> list:  # noqa: ANN001 - async callable taking a WsSession
+    """Run ``script(session)`` over a raw websocket to the app, off the thread of the sync playwright."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
     import websockets
 
-    from tunelab.testing.live_server import WsSession, find_element, widget_state
+    from tunelab.testing.live_server import WsSession
+
+    async def run() -> list:
+        async with websockets.connect(server.replace("http://", "ws://") + "/_stcore/stream",
+                                      subprotocols=["streamlit"], max_size=None) as ws:
+            return await script(WsSession(ws))
+
+    with ThreadPoolExecutor(1) as pool:  # the sync playwright of the other tests owns this thread's loop
+        return pool.submit(asyncio.run, run()).result(timeout=60)
+
+
+def test_forged_answer_before_the_clip_ended_is_refused(server: str, study: dict[str, str]) -> None:
+    """A client that skips the player and sends the answer click over the websocket (what a disabled button
+    cannot do in the browser) stores nothing and stays on the trial; ``consent=yes`` in the URL skips nothing."""
+    from tunelab.testing.live_server import find_element, widget_state
 
     code, url = study["code"], study["db_url"]
     query = f"study={code}&PROLIFIC_PID=forger&consent=yes"
 
-    async def forge() -> list:
-        async with websockets.connect(server.replace("http://", "ws://") + "/_stcore/stream",
-                                      subprotocols=["streamlit"], max_size=None) as ws:
-            s = WsSession(ws)
-            page = await s.rerun(query)
-            page = await s.rerun(query, [widget_state(find_element(page, "button", "Begin").id, trigger_value=True)])
-            human = find_element(page, "button", "Human")
-            assert human.disabled
-            return await s.rerun(query, [widget_state(human.id, trigger_value=True)])
+    async def forge(s) -> list:  # noqa: ANN001
+        page = await s.rerun(query)
+        box = find_element(page, "checkbox")  # the consent is asked for, whatever the URL says
+        page = await s.rerun(query, [widget_state(box.id, bool_value=True)])
+        start = find_element(page, "button", "Start")
+        page = await s.rerun(query, [widget_state(box.id, bool_value=True),
+                                     widget_state(start.id, trigger_value=True)])
+        page = await s.rerun(query, [widget_state(find_element(page, "button", "Begin").id, trigger_value=True)])
+        human = find_element(page, "button", "Human")
+        assert human.disabled
+        return await s.rerun(query, [widget_state(human.id, trigger_value=True)])
 
-    with ThreadPoolExecutor(1) as pool:  # the sync playwright of the other tests owns this thread's loop
-        page = pool.submit(asyncio.run, forge()).result(timeout=60)
-    with engine.get_engine(url).connect() as conn:
-        stored = conn.exec_driver_sql("SELECT COUNT(*) FROM answers JOIN participants ON participants.id = "
-                                      "answers.participant_id WHERE external_id = 'forger'").scalar_one()
-    assert stored == 0
+    page = _forge(server, query, forge)
+    assert _stored_answers(url, "forger") == 0
     assert "Trial 1 of 6" in find_element(page, "progress").text
     # Streamlit drops changes of disabled widgets server-side; the page's callback re-checks the player log
     assert find_element(page, "button", "Human").disabled
+
+
+def test_forged_ended_event_over_the_websocket_is_refused_by_the_server_clock(server: str,
+                                                                           long_study: dict[str, str]) -> None:
+    """The attack that answered 12 trials in 1.6 s: the client reports "ended" for the player at once (what
+    dispatching an `ended` event in the console sends), the answer buttons unlock, and it clicks. The server
+    showed the 4-second clip a few milliseconds ago, so it refuses the answer and stores nothing."""
+    import json
+
+    from tunelab.testing.live_server import find_element, widget_state
+
+    code, url = long_study["code"], long_study["db_url"]
+    query = f"study={code}&PROLIFIC_PID=console-forger"
+    ended = json.dumps({"log": {"ended": True, "events": [{"type": "play", "t_ms": 1, "at_s": 0.0},
+                                                          {"type": "ended", "t_ms": 4001, "at_s": 4.0}]}})
+
+    async def forge(s) -> list:  # noqa: ANN001
+        page = await s.rerun(query)
+        box = find_element(page, "checkbox")
+        page = await s.rerun(query, [widget_state(box.id, bool_value=True)])
+        page = await s.rerun(query, [widget_state(box.id, bool_value=True),
+                                     widget_state(find_element(page, "button", "Start").id, trigger_value=True)])
+        page = await s.rerun(query, [widget_state(find_element(page, "button", "Begin").id, trigger_value=True)])
+        player = find_element(page, "bidi_component")
+        page = await s.rerun(query, [widget_state(player.id, json_value=ended)])
+        human = find_element(page, "button", "Human")
+        assert not human.disabled  # the forged log unlocked the buttons in this session ...
+        return await s.rerun(query, [widget_state(player.id, json_value=ended),
+                                     widget_state(human.id, trigger_value=True)])
+
+    page = _forge(server, query, forge)
+    assert _stored_answers(url, "console-forger") == 0  # ... but the server refused the answer
+    assert "Trial 1 of 2" in find_element(page, "progress").text
+    warning = find_element(page, "alert")
+    assert "requires listening to the end" in warning.body

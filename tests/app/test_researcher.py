@@ -178,7 +178,11 @@ def test_generate_placeholder_after_login(app_env: dict[str, str]) -> None:
 
 
 def test_password_from_streamlit_secrets(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from app_pages import auth, common
+
     monkeypatch.delenv("TUNELAB_ADMIN_PASSWORD")
+    # no waiting after a wrong password here (throttling has its own tests)
+    monkeypatch.setattr(common, "_THROTTLE", auth.LoginThrottle(auth.ThrottlePolicy(base_delay_seconds=0.0)))
     at = _page("results.py")
     at.secrets["admin_password"] = "from-secrets"
     at.run()
@@ -186,3 +190,129 @@ def test_password_from_streamlit_secrets(app_env: dict[str, str], monkeypatch: p
     assert "Wrong password" in at.error[0].value
     _login(at, "from-secrets")
     assert at.title[0].value == "Results"
+
+
+def _answer_ab(code: str, url: str, external_id: str, choice: str, pass_checks: bool) -> None:
+    session = engine.start_or_resume(code, external_id, url)
+    while (view := engine.current_trial(session.participant_id, url)) is not None:
+        answer = choice
+        if view.prompt.startswith("Attention check"):
+            expected = view.prompt.split("“")[1].rstrip("”.")
+            answer = expected if pass_checks else {"A": "B", "B": "A"}[expected]
+        engine.submit_answer(session.participant_id, view.position, answer, db=url)
+    engine.completion_code(session.participant_id, url)
+
+
+def test_results_page_and_report_share_one_statistics_path(app_env: dict[str, str], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An A/B study where one participant failed the attention check: the page leaves them out, as the CLI
+    report does (the page used to compute preference statistics on every answer)."""
+    import json
+
+    from studies.__main__ import main as studies_cli
+    from studies.results import study_statistics
+
+    url = f"sqlite:///{tmp_path / 'ab.db'}"
+    code = make_study(tmp_path, url, n_per_set=4, trials=4, clip_seconds=1.0, test_type="ab-preference",
+                      attention_checks=1)
+    _answer_ab(code, url, "careful-1", "A", pass_checks=True)
+    _answer_ab(code, url, "careful-2", "A", pass_checks=True)
+    _answer_ab(code, url, "careless", "B", pass_checks=False)
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
+    at = _page("results.py").run()
+    _login(at)
+    assert not at.exception
+    shown = json.loads(at.json[0].value)
+    assert shown["exclusions"]["n_excluded"] == 1 and shown["n_trials"] == 8  # 2 participants x 4 pairs
+    assert "Excluded participants: 1" in _texts(at)
+    assert studies_cli(["report", code, "--db", url, "--out", str(tmp_path / "report")]) == 0
+    reported = json.loads((tmp_path / "report" / "stats.json").read_text())
+    assert shown == reported == json.loads(json.dumps(study_statistics(code, url)))
+    at.checkbox(key="tl_exclude").uncheck().run()  # the researcher can include them on purpose
+    assert json.loads(at.json[0].value)["n_trials"] == 12
+
+
+class _Upload:
+    """What st.file_uploader returns for one file (name, size, bytes)."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data, self.size = name, data, len(data)
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def _fake_uploaders(monkeypatch: pytest.MonkeyPatch, files: dict[str, list[_Upload]]) -> None:
+    from streamlit.delta_generator import DeltaGenerator
+
+    real = DeltaGenerator.file_uploader
+    # AppTest cannot drive st.file_uploader: the form's uploaders return these files instead.
+    monkeypatch.setattr(DeltaGenerator, "file_uploader",
+                        lambda self, label, *a, **k: files[label] if label in files else real(self, label, *a, **k))
+
+
+def test_after_creating_a_study_the_link_shown_is_the_new_one(app_env: dict[str, str], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
+    monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(tmp_path / "media"))
+    first = write_study(tmp_path / "first", trials=4, clip_seconds=1.0, title="First")
+    second = write_study(tmp_path / "second", trials=4, clip_seconds=1.0, title="Second")
+    at = _page("studies.py").run()
+    _login(at)
+    for spec in (first, second):
+        at.text_input(key="tl_spec_path").input(str(spec))
+        at.button(key="tl_create_file").click().run()
+        assert not at.exception
+        newest = engine.list_studies(url)[-1]["code"]
+        links = [c.value for c in at.code if "?study=" in c.value]
+        assert links and all(f"?study={newest}&" in link for link in links), (newest, links)
+        assert at.selectbox(key="tl_manage_code").value == newest
+    # the machine set of the fixture plays another instrument: the page says the sets can be told apart
+    assert any("instrument (program 0) separates the sets" in w.value for w in at.warning)
+    assert "program = ... in [stimuli]" in _texts(at)
+
+
+def test_same_name_uploads_are_kept_apart_and_a_failed_creation_leaves_no_folder(
+        app_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'up.db'}"
+    media = tmp_path / "media"
+    monkeypatch.setenv("TUNELAB_STUDIES_DB", url)
+    monkeypatch.setenv("TUNELAB_MEDIA_DIR", str(media))
+    src = tmp_path / "src"
+    src.mkdir()
+    uploads_root = media.parent / "study_uploads"
+
+    def midi(name: str, root: int) -> _Upload:
+        return _Upload(name, write_midi(src / f"{root}.mid", root).read_bytes())
+
+    # two different pieces called take.mid in each set (e.g. from two folders): both must be used
+    files = {"Human MIDI files": [midi("take.mid", 60), midi("take.mid", 61), midi("TAKE.mid", 62)],
+             "Computer MIDI files": [midi("take.mid", 64), midi("take.mid", 65), midi("other.mid", 66)]}
+    _fake_uploaders(monkeypatch, files)
+    at = _page("studies.py").run()
+    _login(at)
+    at.number_input(key="tl_up_trials").set_value(6)
+    at.number_input(key="tl_up_clip").set_value(1.0)
+    at.number_input(key="tl_up_attention").set_value(0)
+    at.button(key="tl_up_create").click().run()
+    assert not at.exception
+    assert "Study created" in at.success[0].value, [e.value for e in at.error]
+    renamed = [w.value for w in at.warning if "another upload has this name" in w.value]
+    assert renamed == ["take.mid: another upload has this name; kept as take_2.mid",
+                       "TAKE.mid: another upload has this name; kept as TAKE_3.mid",
+                       "take.mid: another upload has this name; kept as take_2.mid"]
+    [study] = engine.list_studies(url)
+    spec = engine.study_spec(study["code"], url)
+    assert [sorted(f.name for f in s.files()) for s in spec.stimulus_sets] == [
+        ["TAKE_3.mid", "take.mid", "take_2.mid"], ["other.mid", "take.mid", "take_2.mid"]]
+    assert spec.stimuli == {"program": 0, "mean_velocity": 80}  # the form's normalisation defaults
+    kept = sorted(p.name for p in uploads_root.iterdir())
+    # a creation that fails (every computer file is broken) leaves no upload folder and no media behind
+    files["Computer MIDI files"] = [_Upload("bad.mid", b"MThd\x00\x00\x00\x06broken"), _Upload("x.mid", b"")]
+    before = sorted(p.name for p in media.iterdir())
+    at.button(key="tl_up_create").click().run()
+    assert not at.exception and "was not created" in at.error[0].value
+    assert sorted(p.name for p in uploads_root.iterdir()) == kept
+    assert sorted(p.name for p in media.iterdir()) == before
+    assert len(engine.list_studies(url)) == 1

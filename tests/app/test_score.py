@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
+import dataclasses
 import json
-import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages.score import extract_uploads
 from tests.app.conftest import PASSWORD
 from tunelab.testing.study_fixture import write_midi
 
@@ -35,18 +34,29 @@ def _chord_midi(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def test_extract_uploads_limits_and_zip(tmp_path: Path) -> None:
-    good = _midi_bytes(tmp_path, "a.mid", 60)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("set/b.mid", good)
-        zf.writestr("set/readme.txt", "x")
-        zf.writestr("__MACOSX/set/._b.mid", "junk")
-    uploads, problems = extract_uploads([("a.mid", good), ("pack.zip", buf.getvalue()), ("notes.txt", b"x"),
-                                         ("broken.zip", b"PK\x03\x04nope"), ("a.mid", good)])
-    assert sorted(uploads) == ["a.mid", "a_2.mid", "set/b.mid"]
-    assert [p[0] for p in problems] == ["notes.txt", "broken.zip"]
-    assert "not a readable zip" in problems[1][1]
+class _Upload:
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def _score(monkeypatch: pytest.MonkeyPatch, uploads: list[tuple[str, bytes]], reference: Path) -> AppTest:
+    """Log in on the Score page, upload ``uploads`` against the reference folder and press Score."""
+    import streamlit as st
+
+    real = st.file_uploader
+    # AppTest cannot drive st.file_uploader, so the page's uploader is replaced by one returning these files.
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: [_Upload(n, d) for n, d in uploads]
+                        if k.get("key") == "tl_score_upload" else real(*a, **k))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.text_input(key="tl_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert at.title[0].value == "Score MIDI"
+    at.selectbox(key="tl_ref_choice").select("Folder path…").run()
+    at.text_input(key="tl_ref_folder").input(str(reference)).run()
+    return at.button(key="tl_score_go").click().run()
 
 
 @pytest.fixture
@@ -61,29 +71,10 @@ def reference(tmp_path: Path) -> Path:
 def test_broken_midi_gives_a_per_file_error_and_good_files_are_scored(app_env: dict[str, str], reference: Path,
                                                                       tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import streamlit as st
-
     uploads = [("good1.mid", _chord_midi(tmp_path / "g1.mid")), ("good2.mid", _midi_bytes(tmp_path, "g2.mid", 64)),
                ("good3.mid", _midi_bytes(tmp_path, "g3.mid", 67)), ("broken.mid", b"MThd\x00\x00\x00\x06garbage"),
                ("empty.mid", b"")]
-    # AppTest cannot drive st.file_uploader, so the page's uploader is replaced by one returning these files.
-    class Fake:
-        def __init__(self, name: str, data: bytes) -> None:
-            self.name, self._data = name, data
-
-        def getvalue(self) -> bytes:
-            return self._data
-
-    real = st.file_uploader
-    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: [Fake(n, d) for n, d in uploads]
-                        if k.get("key") == "tl_score_upload" else real(*a, **k))
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.text_input(key="tl_password").input(PASSWORD)
-    at.button[0].click().run()
-    assert at.title[0].value == "Score MIDI"
-    at.selectbox(key="tl_ref_choice").select("Folder path…").run()
-    at.text_input(key="tl_ref_folder").input(str(reference)).run()
-    at.button(key="tl_score_go").click().run()
+    at = _score(monkeypatch, uploads, reference)
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any(e.startswith("broken.mid:") for e in errors), errors
@@ -98,3 +89,36 @@ def test_broken_midi_gives_a_per_file_error_and_good_files_are_scored(app_env: d
     labels = [a["text"] for a in roll["layout"]["annotations"]]
     assert labels == ["C:maj", "G:maj", "A:min", "F:maj"]  # one label per chord change, not per beat
     assert set(at.selectbox(key="tl_chord_file").options) == {"good1.mid", "good2.mid", "good3.mid"}
+
+
+def test_pieces_of_the_reference_scored_as_an_upload_are_flagged_with_n_and_ci(
+        app_env: dict[str, str], reference: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four files of the reference itself, one re-saved at another tempo: the page shows n and the interval
+    of the classifier test and says the set is too small and duplicates the reference."""
+    from evaluation import read_midi, write_midi
+
+    files = sorted(reference.glob("*.mid"))[:4]
+    uploads = [(f.name, f.read_bytes()) for f in files[:3]]
+    slower = dataclasses.replace(read_midi(files[3]), tempos=np.array([[0.0, 90.0]]))
+    uploads.append(("resaved.mid", write_midi(slower, reference.parent / "resaved.mid").read_bytes()))
+    at = _score(monkeypatch, uploads, reference)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["set", "pieces per set", "predictions", "accuracy", "95% CI", "p (accuracy > 0.5)"]
+    assert table.loc[0, "pieces per set"] == 4 and table.loc[0, "predictions"] == 8
+    assert table.loc[0, "95% CI"].startswith("[")
+    warnings = [w.value for w in at.warning]
+    assert any("only 4 pieces per set in the classifier test" in w and "at least 20 pieces" in w for w in warnings)
+    assert any("4 uploaded file(s) have the same notes as pieces of the reference" in w for w in warnings)
+
+
+def test_min_pieces_and_fingerprints_by_hand() -> None:
+    from app_pages.score_checks import min_pieces_per_set, note_fingerprint, wilson_half_width
+
+    # Wilson half width at 0.5: 1.96 / (1 + 1.96^2 / N) * sqrt(0.25 / N + 1.96^2 / (4 N^2))
+    assert wilson_half_width(20, 40) == pytest.approx(0.1480, abs=1e-4)
+    assert wilson_half_width(19, 38) == pytest.approx(0.1515, abs=1e-4)
+    assert min_pieces_per_set() == 20 and min_pieces_per_set(0.3) == 4  # (4, 8): 0.285; (3, 6): 0.312
+    a = note_fingerprint([60, 64], [0.0, 1.0], [1.0, 2.0])
+    assert a == note_fingerprint([64, 60], [1.0, 0.0], [2.0, 1.0])  # note order does not matter
+    assert a != note_fingerprint([60, 65], [0.0, 1.0], [1.0, 2.0])

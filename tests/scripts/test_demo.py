@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import time
 from pathlib import Path
 
+import pytest
+
 from data import build_corpus
+from evaluation import piece_from_notes, write_midi
 from studies import engine, results
+from studies.cues import compare, measure_file, study_cues
+from studies.spec import load_spec
+from studies.stimuli import ClipSettings
+from tunelab.testing.study_fixture import PINNED_SOUNDFONT
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,13 +26,15 @@ def _demo_module():
     return module
 
 
-def test_demo_prepares_scores_and_a_twelve_clip_study_then_reuses_everything(tmp_path: Path) -> None:
+def test_demo_prepares_scores_and_a_twelve_clip_study_then_reuses_everything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     demo = _demo_module()
     corpus = build_corpus("bach-chorales", out_dir=tmp_path / "corpus", limit=16, fractions=(0.5, 0.1, 0.4))
     db_url = f"sqlite:///{tmp_path / 'studies.db'}"
     run_dir, report_dir, media = tmp_path / "run", tmp_path / "report", tmp_path / "media"
 
-    code = demo.prepare(corpus, run_dir, report_dir, db_url, jobs=1, seed=0, media_dir=media)
+    code = demo.prepare(corpus, run_dir, report_dir, db_url, jobs=1, seed=0, media_dir=media,
+                        soundfont=PINNED_SOUNDFONT)
 
     with open(report_dir / "features.csv", newline="") as handle:
         sets = [row["set"] for row in csv.DictReader(handle)]
@@ -38,11 +46,57 @@ def test_demo_prepares_scores_and_a_twelve_clip_study_then_reuses_everything(tmp
     assert engine.current_trial(session.participant_id, db_url).total == 12
     truths = results.responses_frame(code, db_url)  # no answers yet: empty but well-formed
     assert len(truths) == 0
+    # one instrument, tempo and velocity scale for all, and pieces longer than the clip: those cues are equal
+    spec = engine.study_spec(code, db_url)
+    assert {k: spec.stimuli[k] for k in ("program", "mean_velocity", "tempo_bpm")} == {
+        "program": 0, "mean_velocity": 80, "tempo_bpm": 100}
+    report = study_cues(spec)
+    assert {r.cue for r in report.separating} <= {"register", "note density"}  # only a big pool can match these
+    assert (run_dir / "study_cues.txt").read_text().strip() == report.table()
 
     report_time = (report_dir / "report.html").stat().st_mtime
-    started = time.perf_counter()
+
+    def rebuilt(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the second run rebuilt something")
+
+    # nothing is sampled, scored or rendered again: each of those steps fails if it is reached
+    import generation.baselines
+
+    monkeypatch.setattr(generation.baselines, "generate_markov_set", rebuilt)
+    monkeypatch.setattr(demo.subprocess, "run", rebuilt)
+    monkeypatch.setattr(engine, "create_study", rebuilt)
     again = demo.prepare(corpus, run_dir, report_dir, db_url, jobs=1, seed=0, media_dir=media)
-    assert time.perf_counter() - started < 20  # a rebuild would re-score and re-render (~15 s here)
     assert again == code
     assert (report_dir / "report.html").stat().st_mtime == report_time
     assert sorted((media / code).iterdir()) == clips
+
+
+def _pieces(folder: Path, stem: str, onsets_per_beat: list[int], base: int) -> None:
+    """One piece per density: ``k`` evenly spaced notes per beat over 40 beats, around pitch ``base``."""
+    for i, k in enumerate(onsets_per_beat):
+        starts = [b + j / k for b in range(40) for j in range(k)]
+        pitches = [base + (n * 5) % 12 for n in range(len(starts))]
+        write_midi(piece_from_notes(pitches, starts, [s + 1 / k for s in starts], velocity=70 + 10 * (i % 3),
+                                    program=i % 2, tempos=120.0 if stem == "chorale" else 80.0),
+                   folder / f"{stem}_{i:02d}.mid")
+
+
+def test_demo_study_picks_matched_sets_from_the_pools(tmp_path: Path) -> None:
+    """Dense and sparse pieces in both pools, at different tempi, velocities and instruments: the demo's study
+    (one tempo, velocity scale and instrument; nearest-neighbour choice) has no cue that separates its sets,
+    while a naive choice (the last chorales, the first generated pieces) differs in note density."""
+    demo = _demo_module()
+    humans, machines = tmp_path / "human-pool", tmp_path / "markov"
+    _pieces(humans, "chorale", [2, 2, 3, 3, 4, 4, 4, 4, 4, 4], base=60)
+    _pieces(machines, "markov", [1, 1, 1, 2, 2, 2, 3, 3, 3, 1], base=60)
+    db_url = f"sqlite:///{tmp_path / 's.db'}"
+    code = demo.study(humans, machines, tmp_path / "run", db_url, jobs=1, seed=0, media_dir=tmp_path / "media",
+                      soundfont=PINNED_SOUNDFONT)
+    spec = load_spec(tmp_path / "run" / "study" / "study.toml")
+    assert [len(s.files()) for s in spec.stimulus_sets] == [6, 6]
+    assert study_cues(spec).separating == ()
+    assert engine.study_info(code, db_url)["total_trials"] == 12
+    settings = ClipSettings(clip_seconds=15.0, program=0, mean_velocity=80, tempo_bpm=100)
+    naive = [measure_file(f, settings, "", "human") for f in sorted(humans.iterdir())[-6:]]
+    naive += [measure_file(f, settings, "", "computer") for f in sorted(machines.iterdir())[:6]]
+    assert "note density" in {r.cue for r in compare(naive).separating}

@@ -1,84 +1,40 @@
 """Shared fixtures of the studies tests: a database URL for SQLite and PostgreSQL, tiny studies.
 
 ``db_url`` runs each test twice: on a fresh SQLite file and on the PostgreSQL database named by
-``$TUNELAB_TEST_POSTGRES_URL`` (if unset, ``scripts/test_postgres.sh`` is run to start a local server). If
-PostgreSQL cannot be reached the test fails with the reason: nothing is skipped.
+``$TUNELAB_TEST_POSTGRES_URL`` (if unset, ``scripts/test_postgres.sh`` is run to start a local server; see
+:mod:`tunelab.testing.databases`). If PostgreSQL cannot be reached the test fails with the reason: nothing is
+skipped. Rendered studies use one pinned soundfont (pretty_midi's bundled TimGM6mb.sf2), so clips are the same
+on every machine whatever soundfonts the system has.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import pretty_midi
 import pytest
-from sqlalchemy import text
 
 from studies import engine as study_engine
-from studies import storage
 from studies.spec import spec_from_dict
-
-REPO = Path(__file__).resolve().parents[2]
-_PG: dict[str, str] = {}
-
-
-def postgres_url() -> str:
-    """URL of the test PostgreSQL database (starting it with scripts/test_postgres.sh when needed)."""
-    if "url" in _PG:
-        return _PG["url"]
-    url = os.environ.get("TUNELAB_TEST_POSTGRES_URL", "").strip()
-    if not url:
-        script = REPO / "scripts" / "test_postgres.sh"
-        run = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=300)
-        if run.returncode != 0:
-            pytest.fail(
-                f"{script} failed (exit {run.returncode}); PostgreSQL is required for these tests:\n"
-                f"{run.stderr[-2000:]}"
-            )
-        url = run.stdout.strip().splitlines()[-1]
-    try:
-        eng = storage.make_engine(url, create=False)
-        with eng.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        eng.dispose()
-    except Exception as exc:
-        pytest.fail(
-            f"cannot reach PostgreSQL at {url} ({exc}); run scripts/test_postgres.sh or set "
-            "TUNELAB_TEST_POSTGRES_URL"
-        )
-    _PG["url"] = url
-    return url
+from tunelab.testing.clock import FakeClock
+from tunelab.testing.clock import install as install_clock
+from tunelab.testing.databases import (
+    DatabaseUnavailable,
+    drop_postgres_schema,
+    fresh_database,
+    postgres_schema_url,
+    postgres_url,
+)
+from tunelab.testing.study_fixture import PINNED_SOUNDFONT
 
 
-def fresh_database(url: str) -> str:
-    """Drop and recreate every studies table at ``url``; return the URL."""
-    study_engine.dispose_engines()
-    eng = storage.make_engine(url, create=False)
-    storage.drop_schema(eng)
-    storage.metadata.create_all(eng)
-    eng.dispose()
-    return url
-
-
-def _postgres_schema_url(base: str) -> tuple[str, str]:
-    """Create an empty schema named for this test; return (schema, URL whose search_path is that schema)."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"  # generated here: safe as an identifier
-    admin = storage.make_engine(base, create=False)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    sep = "&" if "?" in base else "?"
-    return schema, f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
-def _drop_postgres_schema(base: str, schema: str) -> None:
-    admin = storage.make_engine(base, create=False)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The engine's server clock, faked: each reading moves it on by an hour, so every answer comes long after
+    its trial was shown (the full-playback rule passes). Timing tests set ``clock.step = 0`` and advance it."""
+    return install_clock(monkeypatch, step=3600.0)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -93,13 +49,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         yield fresh_database(f"sqlite:///{tmp_path / 'studies.db'}")
         study_engine.dispose_engines()
         return
-    base = postgres_url()
-    schema, url = _postgres_schema_url(base)
+    try:
+        base = postgres_url()
+    except DatabaseUnavailable as exc:
+        pytest.fail(str(exc))
+    schema, url = postgres_schema_url(base)
     try:
         yield fresh_database(url)
     finally:
         study_engine.dispose_engines()
-        _drop_postgres_schema(base, schema)
+        drop_postgres_schema(base, schema)
 
 
 def write_midi(path: Path, seconds: float = 3.0, base: int = 60) -> Path:
@@ -134,6 +93,7 @@ def study_dict(root: Path, sets: dict[str, tuple[str, str, int]], **fields) -> d
         "clip_seconds": 2.0,
         "seed": 3,
         "stimulus_sets": raw_sets,
+        "stimuli": {"soundfont": str(PINNED_SOUNDFONT)},
     }
     data.update(fields)
     return data

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -15,20 +14,13 @@ from studies import engine as E
 from studies import results as R
 from studies import storage
 from studies.__main__ import build_parser, main
+from tunelab.testing.study_fixture import study_toml_text
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def write_toml(path: Path, data: dict) -> Path:
-    lines = []
-    for key, value in data.items():
-        if key != "stimulus_sets":
-            lines.append(f"{key} = {json.dumps(value)}")
-    for s in data["stimulus_sets"]:
-        lines.append("[[stimulus_sets]]")
-        lines.extend(f"{k} = {json.dumps(v)}" for k, v in s.items())
-    path.write_text("\n".join(lines) + "\n")
-    tomllib.loads(path.read_text())  # the helper writes valid TOML
+    path.write_text(study_toml_text(data))
     return path
 
 
@@ -118,7 +110,7 @@ def test_help_explains_every_verb_and_option():
         [sys.executable, "-m", "studies", "--help"], cwd=REPO, capture_output=True, text=True
     )
     assert run.returncode == 0
-    for verb in ("create", "list", "open", "close", "export", "report", "stats"):
+    for verb in ("create", "cues", "list", "open", "close", "export", "report", "stats"):
         assert verb in run.stdout
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "verb")
@@ -151,10 +143,11 @@ def test_report_of_preference_and_rating_studies(tmp_path, capsys, make_fake_stu
         assert stats["n_trials"] == 12 and (pair["condition_1"], pair["condition_2"], pair["n"]) == (
             "computer", "human", 12)
         # always "A": the human clip was A in exactly half the pairs of each participant (counterbalanced)
-        assert pair["share_1"] == 0.5 and pair["binomial_test"]["p_value"] == 1.0
+        assert pair["share_1"] == 0.5 and pair["binomial_test"]["p_value"] == pytest.approx(1.0)
     else:
         assert stats["n_ratings"] == 12
-        assert {c["condition"]: c["mean_rating"] for c in stats["conditions"]} == {"human": 3.0, "lstm": 3.0}
+        assert {c["condition"]: c["mean_rating"] for c in stats["conditions"]} == pytest.approx(
+            {"human": 3.0, "lstm": 3.0})
     assert stats["exclusions"]["n_excluded"] == 0
     page = (tmp_path / "r" / "report.html").read_text()
     assert "<pre>" in page and page.count('class="plotly-graph-div"') == 1

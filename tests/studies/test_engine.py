@@ -12,6 +12,7 @@ from studies import results as R
 from studies import storage
 from studies.errors import StudyError
 from studies.stats import rating_statistics
+from tunelab.testing.study_fixture import PINNED_SOUNDFONT, study_toml_text
 
 SETS = {"bach": ("human", "chorale", 4), "lstm": ("computer", "chorale", 4)}
 
@@ -21,12 +22,18 @@ def answer_all(pid, db, answer="human"):
         E.submit_answer(pid, t.position, answer, db=db)
 
 
+def answer_next(pid, db, answer, **kwargs):
+    """Show the participant's next trial (as the page does) and answer it; returns submit_answer's result."""
+    t = E.current_trial(pid, db)
+    return E.submit_answer(pid, t.position, answer, db=db, **kwargs)
+
+
 def test_resume_continues_at_first_unanswered_trial(db_url, tmp_path, make_fake_study):
     code = make_fake_study(tmp_path, db_url, SETS, attention_checks=1)
     s = E.start_or_resume(code, "PID-1", db_url)
     assert (s.total, s.next_position, s.resumed) == (5, 0, False)
-    E.submit_answer(s.participant_id, 0, "human", db=db_url)
-    E.submit_answer(s.participant_id, 1, "computer", db=db_url)
+    answer_next(s.participant_id, db_url, "human")
+    answer_next(s.participant_id, db_url, "computer")
     again = E.start_or_resume(code, " PID-1 ", db_url)  # a reload; spaces around the id are ignored
     assert again.participant_id == s.participant_id and again.next_position == 2 and again.resumed
     assert E.current_trial(s.participant_id, db_url).position == 2
@@ -38,11 +45,11 @@ def test_resume_continues_at_first_unanswered_trial(db_url, tmp_path, make_fake_
 def test_completion_code_only_after_every_trial_and_retake_refused(db_url, tmp_path, make_fake_study):
     code = make_fake_study(tmp_path, db_url, SETS)
     s = E.start_or_resume(code, "PID-1", db_url)
-    for pos in range(3):
-        E.submit_answer(s.participant_id, pos, "human", db=db_url)
+    for _ in range(3):
+        answer_next(s.participant_id, db_url, "human")
     with pytest.raises(StudyError, match="only 3 of 4 trials are answered; answer trial 4 first"):
         E.completion_code(s.participant_id, db_url)
-    E.submit_answer(s.participant_id, 3, "computer", db=db_url)
+    answer_next(s.participant_id, db_url, "computer")
     assert E.current_trial(s.participant_id, db_url) is None
     c1 = E.completion_code(s.participant_id, db_url)
     assert len(c1) == 12 and c1.isalnum()
@@ -59,13 +66,17 @@ def test_completion_code_only_after_every_trial_and_retake_refused(db_url, tmp_p
     assert E.progress(code, db_url) == {"started": 2, "completed": 1, "answers": 4}
 
 
-def test_duplicate_submit_is_stored_once_and_a_change_is_refused(db_url, tmp_path, make_fake_study):
+def test_duplicate_submit_is_stored_once_and_a_change_is_refused(db_url, tmp_path, make_fake_study, clock):
     code = make_fake_study(tmp_path, db_url, SETS, allow_confidence=True)
     pid = E.start_or_resume(code, "PID-1", db_url).participant_id
+    clock.step = 0
+    E.current_trial(pid, db_url)
+    clock.advance(2.25)
     for bad in (2.5, 6, True):
         with pytest.raises(StudyError, match=f"confidence {bad} must be a whole number from 1 to 5"):
             E.submit_answer(pid, 0, "human", confidence=bad, db=db_url)
     events = [{"type": "play", "t_ms": 5, "at_s": 0.0}, {"type": "ended", "t_ms": 2010, "at_s": 2.0}]
+    # the client's response time is ignored: the server measured 2.25 s from showing the trial
     assert E.submit_answer(pid, 0, "Human", confidence=4, response_ms=1500, play_events=events, db=db_url)
     assert not E.submit_answer(pid, 0, "human", confidence=4, db=db_url)
     assert not E.submit_answer(pid, 0, "human", db=db_url)
@@ -75,7 +86,7 @@ def test_duplicate_submit_is_stored_once_and_a_change_is_refused(db_url, tmp_pat
         E.submit_answer(pid, 0, "computer", db=db_url)
     assert E.progress(code, db_url)["answers"] == 1
     stored = storage.get_answer(E.get_engine(db_url), pid, 0)
-    assert (stored["confidence"], stored["response_ms"], json.loads(stored["play_events"])) == (4, 1500, events)
+    assert (stored["confidence"], stored["response_ms"], json.loads(stored["play_events"])) == (4, 2250, events)
 
 
 def test_invalid_answers_are_refused(db_url, tmp_path, make_fake_study):
@@ -175,7 +186,8 @@ def test_ab_preference_and_rating_flows(db_url, tmp_path, make_fake_study):
     df = R.responses_frame(code, db_url)
     assert len(df) == 3 and set(df["choice"]) == {"b"}
     assert list(df.columns) == ["participant", "stimulus_a", "stimulus_b", "condition_a", "condition_b",
-                                "choice", "group_a", "group_b", "model_a", "model_b", "response_ms"]
+                                "choice", "group_a", "group_b", "model_a", "model_b", "response_ms", "too_fast",
+                                "complete"]
     assert all(
         {a, b} == {"human", "computer"} for a, b in zip(df["condition_a"], df["condition_b"], strict=True)
     )
@@ -198,10 +210,7 @@ def test_create_study_with_a_broken_file_stores_nothing(db_url, tmp_path, make_s
         tmp_path, {"bach": ("human", "c", 2), "lstm": ("computer", "c", 2)}, trials_per_participant=2
     )
     (tmp_path / "lstm" / "broken.mid").write_bytes(b"not a midi file")
-    lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if k != "stimulus_sets"]
-    for s in data["stimulus_sets"]:
-        lines += ["[[stimulus_sets]]"] + [f"{k} = {json.dumps(v)}" for k, v in s.items()]
-    (tmp_path / "study.toml").write_text("\n".join(lines))
+    (tmp_path / "study.toml").write_text(study_toml_text(data))
     calls = []
     with pytest.raises(
         StudyError, match=r"study\.toml: 1 file\(s\) could not be made into clips \(set 'lstm': .*broken\.mid"
@@ -221,16 +230,20 @@ def test_create_study_with_a_broken_file_stores_nothing(db_url, tmp_path, make_s
 def test_full_playback_is_checked_on_the_server(db_url, tmp_path, make_fake_study):
     code = make_fake_study(tmp_path / "t", db_url, SETS)  # require_full_playback defaults to true
     pid = E.start_or_resume(code, "P", db_url).participant_id
+    E.current_trial(pid, db_url)
     paused = [{"type": "play", "t_ms": 0}, {"type": "pause", "t_ms": 900}]
     for events in ([], paused, [{"type": "ended", "clip": "B"}]):
         with pytest.raises(StudyError, match="trial 1: the clip was not played to the end"):
             E.submit_answer(pid, 0, "human", play_events=events, db=db_url)
     assert E.progress(code, db_url)["answers"] == 0  # nothing stored by a refused answer
     assert E.submit_answer(pid, 0, "human", play_events=paused + [{"type": "ended", "clip": "A"}], db=db_url)
-    assert E.submit_answer(pid, 1, "human", play_events=None, db=db_url)  # callers without a player
+    with pytest.raises(StudyError, match="trial 2 has not been shown yet"):  # the server never showed it
+        E.submit_answer(pid, 1, "human", db=db_url)
+    assert answer_next(pid, db_url, "human", play_events=None)  # callers without a player: server clock only
 
     code = make_fake_study(tmp_path / "ab", db_url, SETS, test_type="ab-preference", trials_per_participant=2)
     pid = E.start_or_resume(code, "P", db_url).participant_id
+    E.current_trial(pid, db_url)
     with pytest.raises(StudyError, match="trial 1: clip B was not played to the end"):
         E.submit_answer(pid, 0, "A", play_events=[{"type": "ended", "clip": "A"}], db=db_url)
     both = [{"type": "ended", "clip": "A"}, {"type": "ended", "clip": "B"}]
@@ -266,12 +279,9 @@ def test_exposure_is_balanced_across_participants_through_the_database(db_url, t
 def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
     data = make_study_dict(tmp_path, {"bach": ("human", "c", 2), "lstm": ("computer", "c", 2)},
                            trials_per_participant=4, test_type="rating", require_full_playback=False)
-    lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if k != "stimulus_sets"]
-    lines += ["[stimuli]", 'audio_format = "ogg"', "sample_rate = 22050", "fade_seconds = 0.1",
-              "target_lufs = -20.0"]
-    for s in data["stimulus_sets"]:
-        lines += ["[[stimulus_sets]]"] + [f"{k} = {json.dumps(v)}" for k, v in s.items()]
-    (tmp_path / "study.toml").write_text("\n".join(lines))
+    data["stimuli"] = {**data["stimuli"], "audio_format": "ogg", "sample_rate": 22050, "fade_seconds": 0.1,
+                       "target_lufs": -20.0}
+    (tmp_path / "study.toml").write_text(study_toml_text(data))
     db = f"sqlite:///{tmp_path / 's.db'}"
     code = E.create_study(tmp_path / "study.toml", db, media_dir=tmp_path / "media", progress=False)
     eng = E.get_engine(db)
@@ -280,8 +290,8 @@ def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
     assert {(r["sample_rate"], r["n_samples"]) for r in rows} == {(22050, 2 * 22050)}
     assert {Path(r["audio_path"]).suffix for r in rows} == {".ogg"}
     assert E.clip_mime_type(rows[0]["id"], db) == "audio/ogg"
-    assert E.study_spec(code, db).stimuli == {"audio_format": "ogg", "sample_rate": 22050, "fade_seconds": 0.1,
-                                              "target_lufs": -20.0}
+    assert E.study_spec(code, db).stimuli == {"soundfont": str(PINNED_SOUNDFONT), "audio_format": "ogg",
+                                              "sample_rate": 22050, "fade_seconds": 0.1, "target_lufs": -20.0}
     data, rate = A.decode_audio(Path(rows[0]["audio_path"]))
     assert rate == 22050 and abs(A.integrated_loudness(data, rate) - (-20.0)) < 1.0
     # a rated rendered study, end to end: participants -> answers -> responses -> statistics
@@ -292,8 +302,8 @@ def test_create_study_uses_the_stimuli_table(tmp_path, make_study_dict):
             E.submit_answer(pid, t.position, (4 if kind[t.clip_ids[0]] == "human" else 2) + i, db=db)
     stats = rating_statistics(R.responses_frame(code, db))
     # human clips rated 4 and 5, lstm clips 2 and 3 by the two participants
-    assert {c["condition"]: c["mean"] for c in stats["conditions"]} == {"human": 4.5, "lstm": 2.5}
-    assert stats["pairwise"][0]["median_difference"] == 2.0
+    assert {c["condition"]: c["mean"] for c in stats["conditions"]} == pytest.approx({"human": 4.5, "lstm": 2.5})
+    assert stats["pairwise"][0]["median_difference"] == pytest.approx(2.0)
     # the same study file (same seed) again: new random clip ids, nothing reproducible from the seed
     again = E.create_study(tmp_path / "study.toml", db, media_dir=tmp_path / "media", progress=False)
     ids = {r["id"] for r in storage.study_stimuli(eng, storage.get_study(eng, again)["id"])}
@@ -306,9 +316,10 @@ def test_participants_frame_links_opaque_ids_to_external_ids_and_codes(db_url, t
     answer_all(done.participant_id, db_url)
     finished_code = E.completion_code(done.participant_id, db_url)
     halfway = E.start_or_resume(code, "PROLIFIC-BBB", db_url)
-    E.submit_answer(halfway.participant_id, 0, "computer", db=db_url)
+    answer_next(halfway.participant_id, db_url, "computer")
     frame = R.participants_frame(code, db_url)
-    assert list(frame.columns) == ["participant", "external_id", "started", "completed", "completion_code", "answers"]
+    assert list(frame.columns) == ["participant", "external_id", "consented", "started", "completed",
+                                   "completion_code", "answers", "too_fast_answers"]
     by_external = frame.set_index("external_id")
     assert by_external.loc["PROLIFIC-AAA", "participant"] == done.participant_id
     assert by_external.loc["PROLIFIC-AAA", "completion_code"] == finished_code

@@ -39,6 +39,7 @@ def _endless_writer(db_url: str, code: str, conn) -> None:
         external = f"W{n:04d}"
         session = E.start_or_resume(code, external, db_url)
         for pos in range(session.total):
+            E.current_trial(session.participant_id, db_url)
             E.submit_answer(session.participant_id, pos, expected_answer(external, pos), db=db_url)
             conn.send((external, pos))  # only after submit_answer returned: acknowledged
         n += 1
@@ -74,4 +75,5 @@ def test_sigkilled_writer_loses_no_acknowledged_answer(db_url, tmp_path):
     assert len(stored) >= len(acked)
     # the database is still writable after the kill (no stuck lock or half transaction)
     s = E.start_or_resume(code, "after-kill", db_url)
+    E.current_trial(s.participant_id, db_url)
     assert E.submit_answer(s.participant_id, 0, "human", db=db_url)

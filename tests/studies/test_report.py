@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from studies.report import figures, metrics_table, write_report
 from studies.stats import turing_statistics
@@ -36,7 +37,7 @@ def test_figures_show_the_statistics() -> None:
     lo, hi = groups["other"]["accuracy_ci"]
     assert bar.error_y.arrayminus[1] == groups["other"]["accuracy"] - lo
     assert bar.error_y.array[1] == hi - groups["other"]["accuracy"]
-    assert sorted(figs["per_participant"].data[0].x) == [0.5, 0.75, 1.0]
+    assert sorted(figs["per_participant"].data[0].x) == pytest.approx([0.5, 0.75, 1.0])
 
 
 def test_metrics_table_marks_undefined_values() -> None:
@@ -90,8 +91,8 @@ def test_preference_and_rating_figures_carry_the_statistics(tmp_path) -> None:
                             "condition": ["human", "human", "lstm", "lstm"], "rating": [4, 5, 2, 2]})
     rat = rating_statistics(ratings)
     bar = rating_figures(rat)["ratings"].data[0]
-    assert list(bar.x) == ["human", "lstm"] and list(bar.y) == [4.5, 2.0]
-    assert bar.error_y.array[1] == 0.0  # constant ratings: zero-width interval
+    assert list(bar.x) == ["human", "lstm"] and list(bar.y) == pytest.approx([4.5, 2.0])
+    assert bar.error_y.array[1] == pytest.approx(0.0, abs=1e-12)  # constant ratings: zero-width interval
     path = write_other_report(rat, ratings, tmp_path, "rating", title="Ratings <pilot>")
     page = path.read_text(encoding="utf-8")
     assert "Ratings &lt;pilot&gt;" in page and page.count('class="plotly-graph-div"') == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mido
 import numpy as np
 import pretty_midi
 import pytest
@@ -21,8 +20,14 @@ from studies.stimuli import (
     render_midi,
     validate_clips,
 )
+from tunelab.testing.study_fixture import PINNED_SOUNDFONT
 
 RATE = 44100
+
+
+def clip_settings(**values) -> ClipSettings:
+    """Clip settings with the pinned soundfont: the rendered audio does not depend on the machine's fonts."""
+    return ClipSettings(**{"soundfont": PINNED_SOUNDFONT, **values})
 
 
 def write_midi(path: Path, seconds: float, velocity: int = 90, pitches=(60, 64, 67, 72)) -> Path:
@@ -69,7 +74,7 @@ def peak_frequency(x: np.ndarray, rate: int) -> float:
 
 def test_render_arpeggio_is_audible_at_the_requested_rate(midis):
     for rate in (22050, RATE):
-        audio = render_midi(midis["short"], ClipSettings(sample_rate=rate))
+        audio = render_midi(midis["short"], clip_settings(sample_rate=rate))
         assert audio.dtype == np.float32 and audio.ndim == 2
         # 3 s of notes plus FluidSynth's release tail, at `rate` samples per second
         assert 3.0 * rate <= audio.shape[0] <= 8.0 * rate
@@ -79,7 +84,7 @@ def test_render_arpeggio_is_audible_at_the_requested_rate(midis):
 def test_render_a4_has_its_pitch_at_both_rates(midis):
     # A4 = 440 Hz only comes out at 440 Hz if the samples really are at the stated rate
     for rate in (22050, RATE):
-        audio = render_midi(midis["a4"], ClipSettings(sample_rate=rate))[:, 0]
+        audio = render_midi(midis["a4"], clip_settings(sample_rate=rate))[:, 0]
         f = peak_frequency(audio[int(0.1 * rate) : int(0.9 * rate)], rate)
         assert abs(f - 440.0) < 3.0
 
@@ -87,16 +92,16 @@ def test_render_a4_has_its_pitch_at_both_rates(midis):
 def test_audio_input_is_resampled(tmp_path):
     t = np.arange(22050 * 2) / 22050
     sf.write(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 330 * t), 22050)
-    audio = render_midi(tmp_path / "tone.wav", ClipSettings(sample_rate=RATE))
+    audio = render_midi(tmp_path / "tone.wav", clip_settings(sample_rate=RATE))
     assert audio.shape == (2 * RATE, 1)
     assert abs(peak_frequency(audio[:, 0], RATE) - 330.0) < 1.0
 
 
 def test_broken_and_missing_inputs_name_the_file(midis, tmp_path):
-    with pytest.raises(StudyError, match="broken.mid.*FluidSynth"):
-        render_midi(midis["broken"], ClipSettings())
+    with pytest.raises(StudyError, match="broken.mid: unknown MIDI format type"):
+        render_midi(midis["broken"], clip_settings())
     with pytest.raises(StudyError, match="nothere.mid: no such file"):
-        render_midi(tmp_path / "nothere.mid", ClipSettings())
+        render_midi(tmp_path / "nothere.mid", clip_settings())
 
 
 def test_missing_soundfont_or_fluidsynth_says_how_to_install(midis, tmp_path, monkeypatch):
@@ -104,15 +109,15 @@ def test_missing_soundfont_or_fluidsynth_says_how_to_install(midis, tmp_path, mo
         render_midi(midis["short"], ClipSettings(soundfont=tmp_path / "none.sf2"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(StudyError, match="`fluidsynth`.*apt-get install fluidsynth"):
-        render_midi(midis["short"], ClipSettings())
+        render_midi(midis["short"], clip_settings())
 
 
 def test_silent_render_is_refused_naming_the_file(midis):
-    s = ClipSettings(clip_seconds=2.0)
-    with pytest.raises(StudyError, match="empty.mid: the rendering is silent"):
-        make_clip(render_midi(midis["empty"], s), s, name=str(midis["empty"]))
-    # starting past the end of the piece is silent too
-    s = ClipSettings(clip_seconds=2.0, start_seconds=60.0)
+    s = clip_settings(clip_seconds=2.0)
+    with pytest.raises(StudyError, match="empty.mid: the file has no notes"):
+        render_midi(midis["empty"], s)
+    # starting past the end of the piece is silent
+    s = clip_settings(clip_seconds=2.0, start_seconds=60.0)
     with pytest.raises(StudyError, match="short.mid.*start_seconds=60.0"):
         make_clip(render_midi(midis["short"], s), s, name=str(midis["short"]))
 
@@ -120,7 +125,7 @@ def test_silent_render_is_refused_naming_the_file(midis):
 # --- clips -------------------------------------------------------------------------------------------------
 
 def test_short_and_long_pieces_give_clips_of_identical_length(midis):
-    s = ClipSettings(clip_seconds=10.0)
+    s = clip_settings(clip_seconds=10.0)
     short = make_clip(render_midi(midis["short"], s), s)
     long = make_clip(render_midi(midis["long"], s), s)
     assert short.shape == long.shape == (10 * RATE, 2)
@@ -130,7 +135,7 @@ def test_short_and_long_pieces_give_clips_of_identical_length(midis):
 
 
 def test_loudness_of_soft_and_loud_pieces_is_matched(midis):
-    s = ClipSettings(clip_seconds=3.0, target_lufs=-23.0)
+    s = clip_settings(clip_seconds=3.0, target_lufs=-23.0)
     soft_raw = render_midi(midis["soft"], s)
     loud_raw = render_midi(midis["loud"], s)
     # velocity 30 vs 120 differ by several LU before normalising ...
@@ -141,7 +146,7 @@ def test_loudness_of_soft_and_loud_pieces_is_matched(midis):
 
 
 def test_clip_fades_start_and_end_at_zero(midis):
-    s = ClipSettings(clip_seconds=4.0, fade_seconds=0.5)
+    s = clip_settings(clip_seconds=4.0, fade_seconds=0.5)
     clip = make_clip(render_midi(midis["long"], s), s)
     assert np.abs(clip[:10]).max() < 1e-3
     assert np.abs(clip[-10:]).max() < 1e-3
@@ -172,7 +177,7 @@ def test_limiter_keeps_peaks_under_the_ceiling():
 
 
 def test_loud_target_is_peak_limited(midis):
-    s = ClipSettings(clip_seconds=3.0, target_lufs=-5.0, peak_dbfs=-1.0)
+    s = clip_settings(clip_seconds=3.0, target_lufs=-5.0, peak_dbfs=-1.0)
     clip = make_clip(render_midi(midis["loud"], s), s)
     assert np.abs(clip).max() <= 10 ** (-1 / 20) + 1e-6
 
@@ -181,7 +186,7 @@ def test_loud_target_is_peak_limited(midis):
 
 @pytest.mark.parametrize("fmt", ["mp3", "ogg"])
 def test_encoded_clips_decode_without_metadata(midis, fmt):
-    s = ClipSettings(clip_seconds=3.0, audio_format=fmt)
+    s = clip_settings(clip_seconds=3.0, audio_format=fmt)
     clip = make_clip(render_midi(midis["short"], s), s, name=str(midis["short"]))
     data = encode_clip(clip, s)
     decoded, rate = A.decode_audio(data)
@@ -209,7 +214,7 @@ def test_settings_are_validated_and_round_trip():
 
 def test_prepare_stimuli_ids_are_random_and_not_from_names(midis, tmp_path):
     srcs = [midis["short"], midis["long"]]
-    s = ClipSettings(clip_seconds=2.0, fade_seconds=0.2)
+    s = clip_settings(clip_seconds=2.0, fade_seconds=0.2)
     a, fa = prepare_stimuli(srcs, tmp_path / "a", s, rng=np.random.default_rng(1), progress=False)
     b, _ = prepare_stimuli(srcs, tmp_path / "b", s, rng=np.random.default_rng(2), progress=False)
     c, _ = prepare_stimuli(srcs, tmp_path / "c", s, rng=np.random.default_rng(1), progress=False)
@@ -229,19 +234,19 @@ def test_prepare_stimuli_ids_are_random_and_not_from_names(midis, tmp_path):
 
 def test_broken_midi_is_reported_and_the_others_rendered(midis, tmp_path):
     calls = []
-    s = ClipSettings(clip_seconds=2.0, fade_seconds=0.2, audio_format="ogg")
+    s = clip_settings(clip_seconds=2.0, fade_seconds=0.2, audio_format="ogg")
     srcs = [midis["short"], midis["broken"], midis["soft"], midis["empty"]]
     clips, failures = prepare_stimuli(srcs, tmp_path, s, jobs=2, progress=False,
                                       on_progress=lambda done, total: calls.append((done, total)))
     assert [c.source for c in clips] == [midis["short"], midis["soft"]]
     assert [f[0] for f in failures] == [midis["broken"], midis["empty"]]
-    assert "broken.mid" in failures[0][1] and "silent" in failures[1][1]
+    assert "broken.mid" in failures[0][1] and "empty.mid: the file has no notes" in failures[1][1]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(c.file.name for c in clips)
     assert calls[-1] == (4, 4) and len(calls) == 4
 
 
 def test_whole_pieces_are_padded_to_the_longest(midis, tmp_path):
-    s = ClipSettings(clip_seconds=None, fade_seconds=0.2, audio_format="ogg")
+    s = clip_settings(clip_seconds=None, fade_seconds=0.2, audio_format="ogg")
     # two workers: the render step and the padding step share one process pool
     clips, failures = prepare_stimuli([midis["short"], midis["a4"], midis["broken"]], tmp_path, s, jobs=2,
                                       progress=False)
@@ -251,9 +256,9 @@ def test_whole_pieces_are_padded_to_the_longest(midis, tmp_path):
 
 
 def test_validate_clips_flags_a_different_length_and_loudness(midis, tmp_path):
-    s = ClipSettings(clip_seconds=2.0, fade_seconds=0.2, audio_format="ogg")
+    s = clip_settings(clip_seconds=2.0, fade_seconds=0.2, audio_format="ogg")
     clips, _ = prepare_stimuli([midis["short"], midis["soft"]], tmp_path, s, progress=False)
-    odd, _ = prepare_stimuli([midis["loud"]], tmp_path, ClipSettings(clip_seconds=3.0, fade_seconds=0.2,
+    odd, _ = prepare_stimuli([midis["loud"]], tmp_path, clip_settings(clip_seconds=3.0, fade_seconds=0.2,
                                                                      audio_format="ogg"), progress=False)
     problems = validate_clips(clips + odd)
     assert len(problems) == 1
@@ -269,56 +274,8 @@ def test_validate_clips_flags_a_different_length_and_loudness(midis, tmp_path):
 
 # --- rendering only what the clip needs -------------------------------------------------------------------
 
-def _tempo_change_midi(path: Path) -> Path:
-    """tpb 480: 120 bpm for 960 ticks (1 s), then 60 bpm (480 ticks per second); three notes."""
-    mid = mido.MidiFile(type=1, ticks_per_beat=480)
-    meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000, time=0),
-                           mido.MetaMessage("set_tempo", tempo=1000000, time=960)])
-    # notes at 0 s (tick 0), 1.25 s (tick 1080, sounding until tick 1560 = 2.25 s) and 2 s (tick 1440)
-    notes = mido.MidiTrack([
-        mido.Message("control_change", control=64, value=127, time=0),
-        mido.Message("note_on", note=60, velocity=90, time=0),
-        mido.Message("note_off", note=60, velocity=0, time=480),
-        mido.Message("note_on", note=64, velocity=90, time=600),
-        mido.Message("note_on", note=67, velocity=90, time=360),
-        mido.Message("note_off", note=64, velocity=0, time=120),
-        mido.Message("note_off", note=67, velocity=0, time=480),
-    ])
-    mid.tracks.extend([meta, notes])
-    mid.save(str(path))
-    return path
-
-
-def test_seconds_to_tick_follows_the_tempo_map():
-    tempos = [(0, 500000), (960, 1000000)]
-    assert A.seconds_to_tick(0.5, tempos, 480) == 480
-    assert A.seconds_to_tick(1.0, tempos, 480) == 960
-    assert A.seconds_to_tick(1.5, tempos, 480) == 1200  # 960 + 0.5 s at 480 ticks/s
-    assert A.seconds_to_tick(1.5, [], 480) == 1440  # no tempo event: 120 bpm throughout
-
-
-def test_cut_midi_keeps_what_starts_before_the_cut_and_releases_it(tmp_path):
-    src = _tempo_change_midi(tmp_path / "tempo.mid")
-    assert A.cut_midi(src, tmp_path / "cut.mid", 1.5)
-    cut = mido.MidiFile(str(tmp_path / "cut.mid"))
-    assert cut.length == pytest.approx(1.5, abs=1e-9)
-    msgs = [m for m in cut.tracks[1] if not m.is_meta]
-    assert [m.note for m in msgs if m.type == "note_on"] == [60, 64]  # the note at 2 s is gone
-    # the note sounding at the cut and the pedal are released at the cut (tick 1200)
-    tick, released = 0, {}
-    for m in cut.tracks[1]:
-        tick += m.time
-        if m.type in ("note_off", "control_change"):
-            released[(m.type, getattr(m, "note", getattr(m, "control", None)))] = tick
-    assert released[("note_off", 64)] == 1200 and released[("control_change", 64)] == 1200
-    assert [m.time for m in cut.tracks[0]][-1] == 1200 - 960  # the tempo track ends at the cut too
-    assert not A.cut_midi(src, tmp_path / "late.mid", 10.0) and not (tmp_path / "late.mid").exists()
-    (tmp_path / "junk.mid").write_bytes(b"MThd junk")
-    assert not A.cut_midi(tmp_path / "junk.mid", tmp_path / "junk_cut.mid", 1.0)
-
-
 def test_cut_rendering_gives_the_same_clip_as_the_whole_piece(midis):
-    s = ClipSettings(clip_seconds=4.0, start_seconds=2.0, fade_seconds=0.3)
+    s = clip_settings(clip_seconds=4.0, start_seconds=2.0, fade_seconds=0.3)
     whole = render_midi(midis["long"], s, whole=True)
     cut = render_midi(midis["long"], s)
     assert whole.shape[0] >= 30 * RATE

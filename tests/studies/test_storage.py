@@ -56,7 +56,7 @@ def test_sqlite_connections_use_wal_busy_timeout_and_normal_sync(tmp_path):
 def test_study_round_trip_status_and_listing(db_url):
     eng = storage.make_engine(db_url)
     title = "Robert'); DROP TABLE studies; --"  # bound parameters store it verbatim
-    sid = storage.insert_study(eng, "abc", title, {"test_type": "turing"}, STIMULI)
+    sid = storage.insert_study(eng, "abc", title, {"test_type": "turing"}, STIMULI, "ab" * 32)
     row = storage.get_study(eng, "abc")
     assert row["id"] == sid and row["title"] == title and row["spec"] == {"test_type": "turing"}
     assert row["status"] == "open"
@@ -68,12 +68,15 @@ def test_study_round_trip_status_and_listing(db_url):
     ]
     assert [s["id"] for s in storage.study_stimuli(eng, sid)] == ["clip0", "clip1", "clip2", "clip3"]
     assert storage.get_stimulus(eng, "clip2")["kind"] == "computer"
+    # the secret lives in its own table: no study query returns it
+    assert storage.study_secret(eng, sid, "ignored") == "ab" * 32
+    assert "ab" * 32 not in repr(row) + repr(listed)
     eng.dispose()
 
 
 def test_participants_unique_per_study_and_exposure(db_url):
     eng = storage.make_engine(db_url)
-    sid = storage.insert_study(eng, "s1", "t", {}, STIMULI)
+    sid = storage.insert_study(eng, "s1", "t", {}, STIMULI, "cd" * 32)
     assert storage.create_participant(eng, "p1", sid, "PROLIFIC_1", trials(["clip0", "clip2", "clip3"]))
     assert not storage.create_participant(eng, "p2", sid, "PROLIFIC_1", trials(["clip0"]))
     assert storage.get_participant(eng, "p2") is None  # the losing insert left nothing behind
@@ -89,7 +92,7 @@ def test_participants_unique_per_study_and_exposure(db_url):
 
 def test_duplicate_answer_is_stored_once_and_attention_recorded(db_url):
     eng = storage.make_engine(db_url)
-    sid = storage.insert_study(eng, "s1", "t", {}, STIMULI)
+    sid = storage.insert_study(eng, "s1", "t", {}, STIMULI, "cd" * 32)
     storage.create_participant(eng, "p1", sid, "x", trials(["clip0", "clip2"]))
     stored, _ = storage.record_answer(eng, "p1", 0, "human", 4, 1200, [{"t": 0, "e": "play"}])
     assert stored

@@ -66,8 +66,9 @@ def _participant(
 ) -> None:
     barrier.wait()
     latencies, refused = [], 0
-    session = E.start_or_resume(code, external_id, db_url)
+    session = E.start_or_resume(code, external_id, db_url, consent=True)
     for pos in range(session.total):
+        E.current_trial(session.participant_id, db_url)  # as the page does: the server shows the trial
         answer = expected_answer(external_id, pos)
         t0 = time.perf_counter()
         stored = E.submit_answer(session.participant_id, pos, answer, response_ms=pos, db=db_url)

@@ -70,12 +70,15 @@ class WsSession:
     def __init__(self, ws) -> None:  # noqa: ANN001 - websockets connection
         self.ws = ws
 
-    async def rerun(self, query: str, states: list = ()) -> list:  # noqa: ANN001
+    async def rerun(self, query: str, states: list = (), page_name: str = "") -> list:  # noqa: ANN001
+        """Rerun the app with ``query`` (the URL's query string), these widget states and, for a page of the
+        navigation, its ``page_name`` (the url path, e.g. "login"); returns the elements drawn."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         msg = BackMsg()
         msg.rerun_script.query_string = query
+        msg.rerun_script.page_name = page_name
         for state in states:
             msg.rerun_script.widget_states.widgets.append(state)
         await self.ws.send(msg.SerializeToString())

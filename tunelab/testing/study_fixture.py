@@ -2,6 +2,10 @@
 
 Every name a participant must never see is distinctive (``SETNAME_…``, ``MODEL_…``, ``SRCFILE_…``,
 ``GROUP_…``) so the blindness tests can search the page and the media for them.
+
+Studies written here render with :data:`PINNED_SOUNDFONT` (the TimGM6mb.sf2 inside the pretty_midi wheel, a
+test dependency), never with whatever soundfont the machine has in /usr/share/sounds/sf2: Debian's
+TimGM6mb.sf2 is a different file, and FluidR3_GM sounds different again.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ COMPUTER_SET = "SETNAME_quokka_machine"
 MODEL = "MODEL_platypus_lstm"
 GROUP = "GROUP_ocelot"
 FILE_STEM = "SRCFILE_marmalade"
+PINNED_SOUNDFONT = Path(pretty_midi.__file__).resolve().parent / "TimGM6mb.sf2"
 SECRETS = (HUMAN_SET, COMPUTER_SET, MODEL, GROUP, FILE_STEM, "zebrafinch", "quokka", "platypus", "marmalade",
            "ocelot")
 
@@ -49,7 +54,7 @@ def write_study(folder: Path, *, n_per_set: int = 4, trials: int = 6, clip_secon
         write_midi(machine / f"{FILE_STEM}_c{i:02d}.mid", 62 + i, program=4)
     spec = folder / "study.toml"
     spec.write_text(f'''title = "{title}"
-consent = "By continuing you agree that your anonymous answers are stored."
+consent = "By continuing you agree that your participant id and your answers are stored."
 instructions = "Listen to each clip to the end, then answer."
 test_type = "{test_type}"
 allow_confidence = {str(allow_confidence).lower()}
@@ -72,6 +77,9 @@ kind = "computer"
 group = "{GROUP}"
 model = "{MODEL}"
 folder = "machine_midi"
+
+[stimuli]
+soundfont = "{PINNED_SOUNDFONT.as_posix()}"
 ''', encoding="utf-8")
     return spec
 
@@ -82,3 +90,21 @@ def make_study(folder: Path, db_url: str, **kwargs: object) -> str:
 
     spec = write_study(folder, **kwargs)  # type: ignore[arg-type]
     return create_study(spec, db_url=db_url, media_dir=folder / "media", jobs=1, progress=False)
+
+
+def study_toml_text(data: dict) -> str:
+    """TOML text of a study mapping (top-level fields, ``[stimuli]`` table, ``[[stimulus_sets]]`` tables).
+
+    Values are written as JSON literals, which TOML reads the same for strings, numbers, booleans and lists.
+    """
+    import json
+    import tomllib
+
+    lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if k not in ("stimulus_sets", "stimuli")]
+    if data.get("stimuli"):
+        lines += ["", "[stimuli]"] + [f"{k} = {json.dumps(v)}" for k, v in data["stimuli"].items()]
+    for s in data.get("stimulus_sets", []):
+        lines += ["", "[[stimulus_sets]]"] + [f"{k} = {json.dumps(v)}" for k, v in s.items()]
+    text = "\n".join(lines) + "\n"
+    tomllib.loads(text)  # the helper writes valid TOML
+    return text
