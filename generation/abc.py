@@ -74,6 +74,12 @@ def _signature(quarters: float) -> tuple[int, int] | None:
     return None
 
 
+def _has_repeats(score) -> bool:
+    from music21 import bar, repeat, spanner  # noqa: PLC0415
+
+    return bool(score.recurse().getElementsByClass((bar.Repeat, repeat.RepeatExpression, spanner.RepeatBracket)))
+
+
 def abc_to_piece(text: str, name: str = "<abc>") -> Piece:
     """Parse one ABC tune with music21 into a Piece (tempo from ``Q:``, else 120 BPM; time signatures with a
     pickup bar of its own, as the corpus builder writes them).
@@ -93,14 +99,17 @@ def abc_to_piece(text: str, name: str = "<abc>") -> Piece:
                 if not score.scores:
                     raise ValueError("no tune in the text")
                 score = score.scores[0]
-            try:
-                expanded = score.expandRepeats() if score[stream.Measure] or score.parts else score
-            except Exception:  # badly formed repeats: play it once through, as the corpus builder repairs it
-                expanded = score
+            expanded = score
+            if _has_repeats(score):
+                try:
+                    expanded = score.expandRepeats()
+                except Exception:  # badly formed repeats: play it once through, as the corpus builder repairs it
+                    expanded = score
             parts = list(expanded.parts) or [expanded]
             pitches, starts, ends = [], [], []
             for part in parts:
-                flat = part.stripTies(matchByPitch=True).flatten()
+                part.stripTies(inPlace=True, matchByPitch=True)  # the parsed score is ours: no copy
+                flat = part.flatten()
                 for element in flat.notes:
                     length = float(element.duration.quarterLength)
                     if length <= 0 or type(element).__name__ == "ChordSymbol":

@@ -218,7 +218,8 @@ def roundtrip(corpus: Path, encoding: str, *, options: dict[str, Any] | None = N
               preprocess: dict[str, Any] | None = None, fs_values: list[float] | None = None,
               tolerance: float = 0.05, limit: int | None = None, progress: bool = True) -> list[RoundtripRow]:
     """Round-trip scores of ``encoding`` ("all" for every MIDI encoding) on ``corpus``, one row per fs in
-    ``fs_values`` for encodings that have an fs option (pianoroll-tokens, multilabel)."""
+    ``fs_values`` for encodings that have an fs option (pianoroll-tokens, multilabel; with "all", multilabel
+    also gets its row on the default beat grid)."""
     options, preprocess = dict(options or {}), dict(preprocess or {})
     names = [name for name, cls in ENCODINGS.items() if cls.source == "midi"] if encoding == "all" else [encoding]
     rows = []
@@ -234,6 +235,8 @@ def roundtrip(corpus: Path, encoding: str, *, options: dict[str, Any] | None = N
             rows.append(_abc_row(corpus, usable, tolerance, limit, progress))
             continue
         if fs_values and "fs" in cls.option_fields:
+            if encoding == "all" and getattr(cls.config_class(), "fs", None) is None:  # fs is an alternative grid
+                rows.append(_midi_row(corpus, name, usable, preprocess, tolerance, limit, progress))
             for fs in fs_values:
                 rows.append(_midi_row(corpus, name, {**usable, "fs": fs}, preprocess, tolerance, limit, progress))
         elif fs_values and encoding != "all":

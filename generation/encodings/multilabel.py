@@ -5,9 +5,10 @@ Array: uint8 (T, P), P = ``high - low + 1`` pitches (default 24, C4-B5 = MIDI 60
 (default a 16th note, 0.25; a quarter note, 1.0, for the chorale benchmark of Boulanger-Lewandowski et al.
 2012), or ``t / fs`` seconds with ``fs`` frames per second. Decoding makes one note of each run of ones.
 
-Lossy: a pitch repeated without a gap merges into one note, and a note that sounds at no step onset
-(shorter than a step, between onsets) vanishes; onsets move to the grid (declared: quantization to the
-step, octave folding into the window).
+Lossy: a pitch repeated without a gap merges into one note, a note that sounds at no step onset (shorter
+than a step, between onsets) vanishes, and onsets move to the grid. Frames sample the piece as it is (no
+quantization first, as the piano-roll protocol of Boulanger-Lewandowski et al. samples at each quarter
+note); its declared preprocessing is octave folding into the window.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def multihot_decode(array: Any, n_pitches: int, repairs: dict[str, int]) -> np.n
 class Multilabel(Encoding):
     kind = "multilabel"
     summary = "multi-hot vector per time step (16th note, quarter note, or fs frames/s) over a pitch window"
-    fidelity = ("lossy: repeated notes without a gap merge, notes between step onsets vanish; onsets on the "
-                "grid after quantization")
+    fidelity = ("lossy: repeated notes without a gap merge, notes sounding at no step onset vanish, onsets move "
+                "to the step grid")
     config_class = MultilabelConfig
     option_fields: ClassVar[dict[str, str]] = {"step": "step", "fs": "fs", "pitch_range": "low"}
 
@@ -78,8 +79,7 @@ class Multilabel(Encoding):
         return self.config.low, self.config.high
 
     def declared_preprocess(self) -> PreprocessConfig:
-        return PreprocessConfig(fold=True, fold_range=self.pitch_window(),
-                                quantize=None if self.config.fs else self.config.step)
+        return PreprocessConfig(fold=True, fold_range=self.pitch_window())
 
     def describe(self) -> str:
         grid = f"fs {self.config.fs:g} frames/s" if self.config.fs else f"step {self.config.step:g} quarter notes"
