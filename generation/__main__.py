@@ -126,17 +126,14 @@ def _roundtrip(args: argparse.Namespace) -> int:
 
 
 def _encodings(args: argparse.Namespace) -> int:
-    from generation.encodings import ENCODINGS  # noqa: PLC0415
+    from generation.encodings import catalogue  # noqa: PLC0415
 
+    entries = catalogue()
     if args.json:
-        print(json.dumps([{"name": name, "summary": cls.summary, "fidelity": cls.fidelity, "source": cls.source,
-                           "options": sorted(cls.option_fields),
-                           "preprocessing": cls().declared_preprocess().describe() if cls.source == "midi" else ""}
-                          for name, cls in ENCODINGS.items()], indent=1))
+        print(json.dumps(entries, indent=1))
         return 0
-    width = max(map(len, ENCODINGS))
-    for name, cls in ENCODINGS.items():
-        print(f"{name.ljust(width)}  {cls.summary}")
+    width = max(len(entry["name"]) for entry in entries)
+    print("\n".join(f"{entry['name'].ljust(width)}  {entry['summary']}" for entry in entries))
     return 0
 
 

@@ -74,6 +74,15 @@ def _signature(quarters: float) -> tuple[int, int] | None:
     return None
 
 
+def _writable_signature(numerator: object, denominator: object) -> bool:
+    """A time signature MIDI can hold: a positive whole numerator over 1, 2, 4, ..., 64."""
+    try:
+        top, bottom = int(numerator), int(denominator)
+    except (TypeError, ValueError):
+        return False
+    return top >= 1 and top == numerator and bottom in (1, 2, 4, 8, 16, 32, 64)
+
+
 def _has_repeats(score) -> bool:
     from music21 import bar, repeat, spanner  # noqa: PLC0415
 
@@ -82,7 +91,8 @@ def _has_repeats(score) -> bool:
 
 def abc_to_piece(text: str, name: str = "<abc>") -> Piece:
     """Parse one ABC tune with music21 into a Piece (tempo from ``Q:``, else 120 BPM; time signatures with a
-    pickup bar of its own, as the corpus builder writes them).
+    pickup bar of its own, as the corpus builder writes them). What MIDI cannot hold is left out: pitches
+    outside 0..127, time signatures whose denominator is not a power of two, tempi outside 1..1000 BPM.
 
     Raises GenerationError naming ``name`` when music21 cannot parse it or it has no notes."""
     from music21 import converter, meter, stream  # noqa: PLC0415  (music21 takes ~1 s to import)
@@ -128,9 +138,15 @@ def abc_to_piece(text: str, name: str = "<abc>") -> Piece:
             raise
         except Exception as error:  # music21 raises many exception types on bad ABC
             raise GenerationError(f"{name}: music21 cannot parse this ABC tune ({_short(error)})") from None
+    keep = [0 <= pitch <= 127 for pitch in pitches]  # music21 can spell pitches MIDI cannot play
+    pitches, starts, ends = ([value for value, ok in zip(column, keep, strict=True) if ok]
+                             for column in (pitches, starts, ends))
     if not pitches:
         raise GenerationError(f"{name}: the ABC tune has no notes")
-    table = [(float(sig.offset), sig.numerator, sig.denominator) for sig in signatures] or [(0.0, 4, 4)]
+    if not (1.0 <= bpm <= 1000.0):  # a tempo MIDI cannot write (Q:0, negative): the default
+        bpm = 120.0
+    table = [(float(sig.offset), sig.numerator, sig.denominator) for sig in signatures
+             if _writable_signature(sig.numerator, sig.denominator)] or [(0.0, 4, 4)]
     table = sorted({row[0]: row for row in table}.values())
     if table[0][0] > 0:
         table.insert(0, (0.0, 4, 4))

@@ -22,7 +22,7 @@ from generation.encodings.notewise_root_rest import NotewiseRootRest
 from generation.encodings.pianoroll_tokens import PianorollTokens
 from generation.errors import GenerationError
 
-__all__ = ["ENCODINGS", "PAD", "UNK", "Chord", "Decoded", "Encoding", "Vocabulary", "chords_per_beat",
+__all__ = ["ENCODINGS", "PAD", "UNK", "Chord", "Decoded", "Encoding", "Vocabulary", "catalogue", "chords_per_beat",
            "encoding_from_dict", "make_encoding"]
 
 ENCODINGS: dict[str, type[Encoding]] = {cls.kind: cls for cls in (
@@ -46,3 +46,12 @@ def encoding_from_dict(data: dict[str, Any]) -> Encoding:
     if not isinstance(data, dict) or "kind" not in data:
         raise GenerationError("an encoding dictionary needs a 'kind' (one of " + ", ".join(ENCODINGS) + ")")
     return _check_name(str(data["kind"])).from_dict(data)
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Each encoding's name, one-line summary, what it loses, what it encodes, its options and its declared
+    preprocessing (for ``python -m generation encodings``)."""
+    return [{"name": name, "summary": cls.summary, "fidelity": cls.fidelity, "source": cls.source,
+             "options": sorted(cls.option_fields),
+             "preprocessing": cls().declared_preprocess().describe() if cls.source == "midi" else "normal form"}
+            for name, cls in ENCODINGS.items()]

@@ -19,15 +19,17 @@ the encoding first, such as start/end of tune or the empty frame, then the fitte
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from evaluation import Piece
+from evaluation import Piece, write_midi
 from generation.errors import GenerationError
 from generation.models.io import ModelIO
 from generation.pipeline import PreprocessConfig
@@ -229,6 +231,12 @@ class Encoding(ABC):
     def decode(self, array: Any, *, tempo: float | np.ndarray = 120.0) -> Piece:
         """:meth:`decode_with_repairs` without the repair counts."""
         return self.decode_with_repairs(array, tempo=tempo).piece
+
+    def write_midi(self, array: Any, path: str | Path, *, tempo: float | np.ndarray = 120.0) -> Decoded:
+        """Decode ``array`` and write the piece with :func:`evaluation.write_midi`; returns what was decoded."""
+        decoded = self.decode_with_repairs(array, tempo=tempo)
+        write_midi(dataclasses.replace(decoded.piece, path=str(path)), path)
+        return decoded
 
     @abstractmethod
     def model_io(self) -> ModelIO:

@@ -317,3 +317,21 @@ def test_encode_maps_unseen_symbols_to_unknown() -> None:
 def test_unencodable_names_notes_outside_the_window() -> None:
     reason = make_encoding("multilabel").unencodable(_piece([(40, 0, 1), (60, 1, 2)]))
     assert reason is not None and "1 note(s) outside the pitch window 60-83" in reason
+
+
+def test_write_midi_goes_through_the_projects_writer(tmp_path: Path) -> None:
+    piece = _piece(MELODY)
+    encoding = make_encoding("folk-steps").fit([piece])
+    decoded = encoding.write_midi(encoding.encode(piece), tmp_path / "song.mid", tempo=90.0)
+    again = read_midi(tmp_path / "song.mid")
+    assert _notes(again) == _notes(piece) == _notes(decoded.piece)
+    assert again.tempos[0, 1] == pytest.approx(90.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("text", ["M:3/3\nL:1/4\nK:C\nCDE|\n", "Q:1/4=-30\nM:4/4\nL:1/4\nK:C\nCDE|\n"])
+def test_abc_reader_leaves_out_what_midi_cannot_hold(text: str) -> None:
+    from generation.abc import abc_to_piece
+
+    piece = abc_to_piece(text)
+    check_piece(piece)  # writable: 4/4 and 120 BPM stand in for the unwritable signature and tempo
+    assert piece.pitch.tolist() == [60, 62, 64]
