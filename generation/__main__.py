@@ -102,7 +102,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
     request = PrepareRequest(corpus=args.corpus, encoding=args.encoding, out=args.out,
                              encoding_options=_encoding_options(args), preprocess=_preprocess_options(args),
-                             window=args.window, limit=args.limit, check_abc=not args.no_abc_check,
+                             window=args.window, limit=args.limit, check_abc=not args.no_abc_check, jobs=args.jobs,
                              progress=not args.no_progress, force=args.force)
     result = prepare(request)
     if args.json:
@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "counts (default: 32)")
     prepare.add_argument("--no-abc-check", action="store_true",
                          help="abc-chars: do not parse every tune with music21 (faster; unparsable tunes stay in)")
+    prepare.add_argument("--jobs", type=int, default=1, help="abc-chars: processes that parse the tunes with "
+                                                             "music21 (default: 1)")
     prepare.add_argument("--force", action="store_true", help="prepare again even when --out is up to date")
     _add_encoding_options(prepare)
     _add_preprocess_options(prepare, augmentation=True)

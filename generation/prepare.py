@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class PrepareRequest:
     window: int = 32  # window length (steps) for the report's window counts
     limit: int | None = None  # at most this many pieces per split
     check_abc: bool = True  # abc-chars: parse every tune with music21 and drop those that fail
+    jobs: int = 1  # abc-chars: processes that parse the tunes with music21
     progress: bool = True
     force: bool = False  # prepare again even when the folder is up to date
 
@@ -110,14 +112,31 @@ def _up_to_date(out: Path, source_hash: str) -> dict[str, Any] | None:
     return report if report.get("source_hash") == source_hash else None
 
 
-def _check_abc(item: SourceItem) -> str:
-    from generation.abc import abc_to_piece, normalise_tune  # noqa: PLC0415
+def _abc_reason(text: str, name: str) -> str:
+    """Why music21 cannot read a tune's normal form ("" when it can); a top-level function for worker
+    processes."""
+    from generation.abc import abc_to_piece  # noqa: PLC0415
 
     try:
-        abc_to_piece(normalise_tune(item.item.text), item.id)
+        abc_to_piece(text, name)
     except GenerationError as error:
         return str(error).split(": ", 1)[-1]
     return ""
+
+
+def _abc_reasons(items: list[SourceItem], jobs: int, progress: bool) -> list[str]:
+    """:func:`_abc_reason` of every tune, in ``jobs`` processes (music21 takes tens of ms a tune)."""
+    from generation.abc import normalise_tune  # noqa: PLC0415
+
+    texts = [normalise_tune(item.item.text) for item in items]
+    names = [item.id for item in items]
+    bar = {"total": len(items), "desc": "parsing tunes with music21", "unit": "tune", "disable": not progress,
+           "dynamic_ncols": True}
+    if jobs <= 1 or len(items) < 2:
+        return [_abc_reason(text, name) for text, name in tqdm(zip(texts, names, strict=True), **bar)]
+    # fresh workers now and then: music21 keeps memory per parsed tune
+    with ProcessPoolExecutor(max_workers=jobs, max_tasks_per_child=200) as pool:
+        return list(tqdm(pool.map(_abc_reason, texts, names, chunksize=8), **bar))
 
 
 def prepare(request: PrepareRequest) -> PrepareResult:
@@ -125,6 +144,8 @@ def prepare(request: PrepareRequest) -> PrepareResult:
 
     Raises GenerationError for a bad option, a missing folder, or a corpus where nothing is usable."""
     clock = time.perf_counter()
+    if request.jobs < 1:
+        raise GenerationError(f"jobs must be at least 1, got {request.jobs}")
     encoding = make_encoding(request.encoding, **request.encoding_options)
     config = preprocess_config(encoding, request.preprocess)
     sources = corpus_sources(request.corpus, encoding.source, request.limit)
@@ -141,7 +162,7 @@ def prepare(request: PrepareRequest) -> PrepareResult:
     dropped: list[dict[str, str]] = []
     notes: dict[str, list[dict[str, Any]]] = {"melody": [], "keys": []}
     folded = 0
-    parsed = tunes = 0
+    checked: list[SourceItem] = []
     for source in tqdm(read_items(sources), total=sources.count(), desc=f"reading {sources.folder.name}",
                        unit="piece", disable=not request.progress, dynamic_ncols=True):
         if source.item is None:
@@ -160,14 +181,18 @@ def prepare(request: PrepareRequest) -> PrepareResult:
                 continue
             item = result.piece
         reason = encoding.unencodable(item)
-        if reason is None and encoding.source == "abc" and request.check_abc:
-            tunes += 1
-            reason = _check_abc(source) or None
-            parsed += reason is None
         if reason is not None:
             dropped.append({"piece": source.id, "split": source.split, "reason": reason})
-            continue
-        kept[source.split].append((source, item, 0))
+        elif encoding.source == "abc" and request.check_abc:
+            checked.append(source)
+        else:
+            kept[source.split].append((source, item, 0))
+    for source, reason in zip(checked, _abc_reasons(checked, request.jobs, request.progress), strict=True):
+        if reason:
+            dropped.append({"piece": source.id, "split": source.split, "reason": reason})
+        else:
+            kept[source.split].append((source, source.item, 0))
+    tunes, parsed = len(checked), sum(len(kept[name]) for name in SPLITS) if checked else 0
     read_seconds = time.perf_counter() - clock
 
     if not any(kept.values()):
@@ -209,7 +234,8 @@ def _report(request, encoding, config, sources, source_hash, kept, dropped, note
         "split_rule": sources.rule,
         "source_hash": source_hash,
         "source_files": len(sources.hashed_files()),
-        "preprocessing": {"steps": config.describe(), "config": config.to_dict()},
+        "preprocessing": {"steps": config.describe() if encoding.source == "midi" else
+                          "normal form of the tune text (generation.abc.normalise_tune)", "config": config.to_dict()},
         "pieces": {
             "listed": sources.count(),
             "kept": {name: sum(1 for _, _, shift in kept[name] if shift == 0) for name in SPLITS},

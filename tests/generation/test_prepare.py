@@ -213,6 +213,19 @@ def test_abc_chars_reports_the_share_of_tunes_that_parse(tmp_path: Path, capsys)
     assert code == 2 and "takes none" in stderr
 
 
+def test_abc_check_in_worker_processes_gives_the_same_report(tmp_path: Path, capsys) -> None:
+    folder = _abc_folder(tmp_path / "abc")
+    reports = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        assert _run(capsys, "prepare", "--corpus", str(folder), "--encoding", "abc-chars", "--out", str(out),
+                    "--jobs", jobs)[0] == 0
+        reports.append(json.loads((out / "report.json").read_text()))
+    assert reports[0]["abc_parse"] == reports[1]["abc_parse"] == {"tunes": 4, "parsed": 3, "share": 0.75}
+    assert reports[0]["pieces"] == reports[1]["pieces"]
+    assert reports[0]["source_hash"] == reports[1]["source_hash"]  # --jobs does not change the result
+
+
 def test_encodings_lists_every_encoding_on_one_line(capsys) -> None:
     code, stdout, _ = _run(capsys, "encodings")
     lines = stdout.strip().splitlines()
