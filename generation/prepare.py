@@ -139,25 +139,20 @@ def _abc_reasons(items: list[SourceItem], jobs: int, progress: bool) -> list[str
         return list(tqdm(pool.map(_abc_reason, texts, names, chunksize=8), **bar))
 
 
-def prepare(request: PrepareRequest) -> PrepareResult:
-    """Prepare ``request.corpus`` with ``request.encoding`` into ``request.out`` (module docstring).
+@dataclass
+class _Collected:
+    """What reading and preprocessing a corpus gave: kept items per split (source, item, transposition),
+    dropped pieces with reasons, and what preprocessing did."""
 
-    Raises GenerationError for a bad option, a missing folder, or a corpus where nothing is usable."""
-    clock = time.perf_counter()
-    if request.jobs < 1:
-        raise GenerationError(f"jobs must be at least 1, got {request.jobs}")
-    encoding = make_encoding(request.encoding, **request.encoding_options)
-    config = preprocess_config(encoding, request.preprocess)
-    sources = corpus_sources(request.corpus, encoding.source, request.limit)
-    source_hash = sources.source_hash(_options_record(request, encoding, config))
-    out = Path(request.out)
-    if out.exists() and not out.is_dir():
-        raise GenerationError(f"output {out} is a file; pass a folder with --out")
-    if not request.force:
-        report = _up_to_date(out, source_hash)
-        if report is not None:
-            return PrepareResult(out, report, True)
+    kept: dict[str, list[tuple[SourceItem, Any, int]]]
+    dropped: list[dict[str, str]]
+    notes: dict[str, list[dict[str, Any]]]
+    folded: int
+    tunes: int  # abc-chars: tunes parsed with music21
+    parsed: int  # abc-chars: of which music21 read
 
+
+def _collect(sources, encoding: Encoding, config: PreprocessConfig, request: PrepareRequest) -> _Collected:
     kept: dict[str, list[tuple[SourceItem, Any, int]]] = {name: [] for name in SPLITS}
     dropped: list[dict[str, str]] = []
     notes: dict[str, list[dict[str, Any]]] = {"melody": [], "keys": []}
@@ -187,12 +182,37 @@ def prepare(request: PrepareRequest) -> PrepareResult:
             checked.append(source)
         else:
             kept[source.split].append((source, item, 0))
+    parsed = 0
     for source, reason in zip(checked, _abc_reasons(checked, request.jobs, request.progress), strict=True):
         if reason:
             dropped.append({"piece": source.id, "split": source.split, "reason": reason})
         else:
+            parsed += 1
             kept[source.split].append((source, source.item, 0))
-    tunes, parsed = len(checked), sum(len(kept[name]) for name in SPLITS) if checked else 0
+    return _Collected(kept, dropped, notes, folded, len(checked), parsed)
+
+
+def prepare(request: PrepareRequest) -> PrepareResult:
+    """Prepare ``request.corpus`` with ``request.encoding`` into ``request.out`` (module docstring).
+
+    Raises GenerationError for a bad option, a missing folder, or a corpus where nothing is usable."""
+    clock = time.perf_counter()
+    if request.jobs < 1:
+        raise GenerationError(f"jobs must be at least 1, got {request.jobs}")
+    encoding = make_encoding(request.encoding, **request.encoding_options)
+    config = preprocess_config(encoding, request.preprocess)
+    sources = corpus_sources(request.corpus, encoding.source, request.limit)
+    source_hash = sources.source_hash(_options_record(request, encoding, config))
+    out = Path(request.out)
+    if out.exists() and not out.is_dir():
+        raise GenerationError(f"output {out} is a file; pass a folder with --out")
+    if not request.force:
+        report = _up_to_date(out, source_hash)
+        if report is not None:
+            return PrepareResult(out, report, True)
+
+    found = _collect(sources, encoding, config, request)
+    kept, dropped = found.kept, found.dropped
     read_seconds = time.perf_counter() - clock
 
     if not any(kept.values()):
@@ -215,17 +235,16 @@ def prepare(request: PrepareRequest) -> PrepareResult:
     sequences = {name: [encoding.encode(item) for _, item, _ in kept[name]] for name in SPLITS}
     encode_seconds = time.perf_counter() - encode_clock
 
-    report = _report(request, encoding, config, sources, source_hash, kept, dropped, notes, folded, sequences,
-                     parsed, tunes)
+    report = _report(request, encoding, config, sources, source_hash, found, sequences)
     report["seconds"] = {"read_and_preprocess": round(read_seconds, 3), "fit": round(fit_seconds, 3),
                          "encode": round(encode_seconds, 3), "total": round(time.perf_counter() - clock, 3)}
     _write(out, encoding, kept, sequences, report)
     return PrepareResult(out, report, False)
 
 
-def _report(request, encoding, config, sources, source_hash, kept, dropped, notes, folded, sequences, parsed,
-            tunes) -> dict[str, Any]:
+def _report(request, encoding, config, sources, source_hash, found: _Collected, sequences) -> dict[str, Any]:
     io = encoding.model_io()
+    kept, dropped, notes = found.kept, found.dropped, found.notes
     report: dict[str, Any] = {
         "format": PREPARED_FORMAT,
         "encoding": {"kind": encoding.kind, "description": encoding.describe(), "fidelity": encoding.fidelity,
@@ -259,9 +278,10 @@ def _report(request, encoding, config, sources, source_hash, kept, dropped, note
     if notes["keys"]:
         report["keys"] = notes["keys"]
     if config.fold:
-        report["folded_notes"] = folded
-    if encoding.source == "abc" and tunes:
-        report["abc_parse"] = {"tunes": tunes, "parsed": parsed, "share": round(parsed / tunes, 4)}
+        report["folded_notes"] = found.folded
+    if encoding.source == "abc" and found.tunes:
+        report["abc_parse"] = {"tunes": found.tunes, "parsed": found.parsed,
+                               "share": round(found.parsed / found.tunes, 4)}
     return report
 
 
