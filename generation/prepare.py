@@ -17,9 +17,9 @@ the split) -> fit the encoding on the training pieces -> encode every split -> w
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,9 +134,14 @@ def _abc_reasons(items: list[SourceItem], jobs: int, progress: bool) -> list[str
            "dynamic_ncols": True}
     if jobs <= 1 or len(items) < 2:
         return [_abc_reason(text, name) for text, name in tqdm(zip(texts, names, strict=True), **bar)]
-    # fresh workers now and then: music21 keeps memory per parsed tune
-    with ProcessPoolExecutor(max_workers=jobs, max_tasks_per_child=200) as pool:
-        return list(tqdm(pool.map(_abc_reason, texts, names, chunksize=8), **bar))
+    # fresh workers every 200 tunes (music21 keeps memory per parsed tune); multiprocessing.Pool, because
+    # ProcessPoolExecutor(max_tasks_per_child=...) deadlocks on Python 3.11-3.13 (CPython gh-115634)
+    with multiprocessing.Pool(processes=jobs, maxtasksperchild=200) as pool:
+        return list(tqdm(pool.imap(_abc_reason_of, zip(texts, names, strict=True), chunksize=8), **bar))
+
+
+def _abc_reason_of(job: tuple[str, str]) -> str:
+    return _abc_reason(*job)
 
 
 @dataclass
