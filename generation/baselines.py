@@ -19,25 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from evaluation import Piece, piece_from_notes, write_midi
-
-Chord = tuple[int, ...]  # sorted MIDI pitches sounding together; () is a rest
+from generation.encodings.grid import Chord, chords_per_beat  # the chord reading lives with the encodings
 
 __all__ = ["Chord", "MarkovChordModel", "chords_per_beat", "chords_to_midi", "chords_to_piece", "fit_markov",
            "sample_chords"]
-
-
-def chords_per_beat(piece: Piece, beat: float = 1.0) -> list[Chord]:
-    """Sets of non-drum pitches sounding at the start of each beat, from 0 to the end of the piece.
-
-    A note sounds at time t when ``start <= t < end`` (times in quarter notes; ``beat`` in quarter notes).
-    """
-    pitched = piece.pitched()
-    n_beats = int(np.ceil(pitched.duration / beat - 1e-9))
-    if n_beats == 0:
-        return []
-    times = np.arange(n_beats) * beat
-    sounding = (pitched.start[None, :] <= times[:, None] + 1e-9) & (pitched.end[None, :] > times[:, None] + 1e-9)
-    return [tuple(sorted(set(pitched.pitch[row].tolist()))) for row in sounding]
 
 
 @dataclass(frozen=True)
