@@ -20,18 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.corpus import chorale_files  # noqa: E402
-from generation.encodings import ENCODINGS  # noqa: E402
-from generation.prepare import PrepareRequest, prepare  # noqa: E402
+from generation.encodings import ENCODINGS
+from generation.prepare import PrepareRequest, prepare
+from tunelab.testing.corpora import chorale_files
 
 
 def music21_seconds_per_file(paths: list[Path], text: bool = False) -> float:

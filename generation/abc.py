@@ -66,14 +66,6 @@ def _short(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def _signature(quarters: float) -> tuple[int, int] | None:
-    for denominator in (4, 8, 16, 32):
-        numerator = quarters * denominator / 4
-        if abs(numerator - round(numerator)) < 1e-9 and round(numerator) >= 1:
-            return round(numerator), denominator
-    return None
-
-
 def _writable_signature(numerator: object, denominator: object) -> bool:
     """A time signature MIDI can hold: a positive whole numerator over 1, 2, 4, ..., 64."""
     try:
@@ -98,7 +90,7 @@ def abc_to_piece(text: str, name: str = "<abc>") -> Piece:
     from music21 import converter, meter, stream  # noqa: PLC0415  (music21 takes ~1 s to import)
     from music21 import tempo as m21_tempo  # noqa: PLC0415
 
-    from data.convert import pickup_quarters  # noqa: PLC0415
+    from data.bars import score_bars, time_signature_table  # noqa: PLC0415
 
     body = text if text.lstrip().startswith("X:") else "X:1\n" + text
     with warnings.catch_warnings():
@@ -133,7 +125,7 @@ def abc_to_piece(text: str, name: str = "<abc>") -> Piece:
             marks = list(flat.getElementsByClass(m21_tempo.MetronomeMark))
             bpm = float(marks[0].getQuarterBPM()) if marks and marks[0].getQuarterBPM() else 120.0
             signatures = list(flat.getElementsByClass(meter.TimeSignature))
-            pickup = pickup_quarters(score)
+            bars = score_bars(expanded, score)
         except GenerationError:
             raise
         except Exception as error:  # music21 raises many exception types on bad ABC
@@ -145,14 +137,13 @@ def abc_to_piece(text: str, name: str = "<abc>") -> Piece:
         raise GenerationError(f"{name}: the ABC tune has no notes")
     if not (1.0 <= bpm <= 1000.0):  # a tempo MIDI cannot write (Q:0, negative): the default
         bpm = 120.0
-    table = [(float(sig.offset), sig.numerator, sig.denominator) for sig in signatures
-             if _writable_signature(sig.numerator, sig.denominator)] or [(0.0, 4, 4)]
-    table = sorted({row[0]: row for row in table}.values())
+    table = [row for row in (time_signature_table(bars)[0] if bars else []) if _writable_signature(row[1], row[2])]
+    if not table:  # no measures: the signatures as written
+        table = [(float(sig.offset), sig.numerator, sig.denominator) for sig in signatures
+                 if _writable_signature(sig.numerator, sig.denominator)]
+    table = sorted({row[0]: row for row in table}.values()) or [(0.0, 4, 4)]
     if table[0][0] > 0:
         table.insert(0, (0.0, 4, 4))
-    marker = _signature(pickup) if pickup else None
-    if marker and not any(0 < row[0] <= pickup for row in table):
-        table = [(0.0, *marker), (pickup, table[0][1], table[0][2]), *table[1:]]
     return piece_from_notes(pitches, starts, ends, tempos=bpm, time_signatures=[list(row) for row in table],
                             path=name)
 
