@@ -72,7 +72,8 @@ def test_several_models_get_the_same_count(folders: tuple[Path, Path], tmp_path:
 def test_bad_requests_are_refused(folders: tuple[Path, Path], tmp_path: Path, change: dict, message: str) -> None:
     human, machine = folders
     arguments = {"human_dir": human, "computer": {"lstm": machine}, "title": "t", "out_path": tmp_path / "s.toml"}
-    arguments.update({key: ({"human": machine} if value == {"human": None} else value) for key, value in change.items()})
+    for key, value in change.items():
+        arguments[key] = {"human": machine} if value == {"human": None} else value
     with pytest.raises(StudyError, match=message):
         write_matched_study(**arguments)
 
