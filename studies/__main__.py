@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from studies import cli_stats
-from studies.csv_safe import write_csv
 from studies.errors import StudyError
+from tunelab.csv_safe import write_csv
 
 DB_HELP = (
     "SQLAlchemy database URL, e.g. sqlite:///data/studies.db or "
