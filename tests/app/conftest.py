@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from studies import engine as study_engine
 from tunelab.testing.clock import FakeClock
 from tunelab.testing.clock import install as install_clock
-from tunelab.testing.databases import (
-    DatabaseUnavailable,
-    drop_postgres_schema,
-    fresh_database,
-    postgres_schema_url,
-    postgres_url,
-)
+from tunelab.testing.databases import DatabaseUnavailable, studies_database
 from tunelab.testing.live_server import CHROMIUM_ARGS, start_server, stop_server
 from tunelab.testing.study_fixture import make_study
 
@@ -62,21 +55,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty studies database: a SQLite file, then a fresh schema of the test PostgreSQL server."""
-    study_engine.dispose_engines()
-    if request.param == "sqlite":
-        yield fresh_database(f"sqlite:///{tmp_path / 'studies.db'}")
-        study_engine.dispose_engines()
-        return
     try:
-        base = postgres_url()
+        with studies_database(request.param, tmp_path) as url:
+            yield url
     except DatabaseUnavailable as exc:
         pytest.fail(str(exc))
-    schema, url = postgres_schema_url(base)
-    try:
-        yield fresh_database(url)
-    finally:
-        study_engine.dispose_engines()
-        drop_postgres_schema(base, schema)
 
 
 @pytest.fixture

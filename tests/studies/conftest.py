@@ -20,13 +20,7 @@ from studies import engine as study_engine
 from studies.spec import spec_from_dict
 from tunelab.testing.clock import FakeClock
 from tunelab.testing.clock import install as install_clock
-from tunelab.testing.databases import (
-    DatabaseUnavailable,
-    drop_postgres_schema,
-    fresh_database,
-    postgres_schema_url,
-    postgres_url,
-)
+from tunelab.testing.databases import DatabaseUnavailable, studies_database
 from tunelab.testing.study_fixture import PINNED_SOUNDFONT
 
 
@@ -44,21 +38,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     Each PostgreSQL test gets its own schema (dropped afterwards), so test runs in parallel processes do
     not see each other's tables.
     """
-    study_engine.dispose_engines()
-    if request.param == "sqlite":
-        yield fresh_database(f"sqlite:///{tmp_path / 'studies.db'}")
-        study_engine.dispose_engines()
-        return
     try:
-        base = postgres_url()
+        with studies_database(request.param, tmp_path) as url:
+            yield url
     except DatabaseUnavailable as exc:
         pytest.fail(str(exc))
-    schema, url = postgres_schema_url(base)
-    try:
-        yield fresh_database(url)
-    finally:
-        study_engine.dispose_engines()
-        drop_postgres_schema(base, schema)
 
 
 def write_midi(path: Path, seconds: float = 3.0, base: int = 60) -> Path:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -78,3 +81,24 @@ def drop_postgres_schema(base: str, schema: str) -> None:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
+
+
+@contextmanager
+def studies_database(kind: str, folder: Path) -> Iterator[str]:
+    """An empty studies database for one test: ``kind`` "sqlite" (a file in ``folder``) or "postgres" (a fresh
+    schema of the test server, dropped afterwards). Raises :class:`DatabaseUnavailable` when PostgreSQL
+    cannot be reached; engines are disposed before and after."""
+    study_engine.dispose_engines()
+    if kind == "sqlite":
+        try:
+            yield fresh_database(f"sqlite:///{Path(folder) / 'studies.db'}")
+        finally:
+            study_engine.dispose_engines()
+        return
+    base = postgres_url()
+    schema, url = postgres_schema_url(base)
+    try:
+        yield fresh_database(url)
+    finally:
+        study_engine.dispose_engines()
+        drop_postgres_schema(base, schema)
