@@ -65,6 +65,8 @@ class ReaderConfig:
     max_notes: int = 1_000_000  # more notes are refused after parsing, before any array is built
     max_quarters: float = 100_000.0  # a piece longer than this (quarter notes, to its last note end) is refused
     max_note_quarters: float = 20_000_000.0  # total length of all notes (quarter notes): bounds the time work
+    sustain_pedal: bool = False  # True: a note released while its track's sustain pedal (CC64) is down sounds on
+    #                              until the pedal is lifted (or its pitch starts again), as a synthesizer plays it
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,6 +277,27 @@ def _read_file(file: Path, path: str, config: ReaderConfig) -> bytes:
         os.close(descriptor)
 
 
+def _sustained(notes: dict[str, np.ndarray], pedals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Note durations (ticks) lengthened by the sustain pedal: a note that ends while the pedal is down lasts
+    until the pedal is lifted, or until the same pitch starts again, whichever comes first."""
+    if not len(pedals["time"]):
+        return notes
+    down = pedals["time"].astype(np.int64)
+    up = down + pedals["duration"].astype(np.int64)
+    start = notes["time"].astype(np.int64)
+    end = start + notes["duration"].astype(np.int64)
+    held = np.searchsorted(down, end, side="right") - 1  # the last pedal pressed at or before the release
+    inside = (held >= 0) & (end < up[np.maximum(held, 0)])
+    new_end = np.where(inside, up[np.maximum(held, 0)], end)
+    order = np.lexsort((start, notes["pitch"]))  # the next onset of the same pitch caps the extension
+    pitch_sorted = notes["pitch"][order]
+    next_start = np.full(len(start), np.iinfo(np.int64).max)
+    same = pitch_sorted[1:] == pitch_sorted[:-1]
+    next_start[order[:-1][same]] = start[order[1:][same]]
+    new_end = np.maximum(np.minimum(new_end, next_start), end)
+    return {**notes, "duration": (new_end - start).astype(notes["duration"].dtype)}
+
+
 def read_midi(source: str | Path | bytes, *, name: str | None = None,
               config: ReaderConfig = ReaderConfig()) -> Piece:
     """Read a Standard MIDI File into a :class:`Piece`.
@@ -315,6 +338,8 @@ def read_midi(source: str | Path | bytes, *, name: str | None = None,
                               "to accept it)")
     arrays = [(index, track, track.notes.numpy()) for index, track in enumerate(score.tracks)]
     arrays = [(index, track, notes) for index, track, notes in arrays if len(notes["time"])]
+    if config.sustain_pedal:
+        arrays = [(index, track, _sustained(notes, track.pedals.numpy())) for index, track, notes in arrays]
     if not arrays:
         raise MidiError(path, "the file has no notes (no note-on with a matching note-off)")
     counts = [len(notes["time"]) for _, _, notes in arrays]

@@ -14,11 +14,12 @@ differs between the sets answers the question for them (see :mod:`studies.cues`)
 
 Stimuli are rendered from ``evaluation.read_midi`` → these functions → :func:`cut_piece` (the events a clip
 needs) → ``evaluation.write_midi`` → FluidSynth. What that path does not carry, for every MIDI stimulus,
-normalised or not: control changes (sustain pedal CC64, volume CC7, expression CC11, pan, modulation),
-pitch bends, aftertouch, program changes inside a track (each track keeps one program), SysEx, lyrics and
-markers; channels are assigned anew by the writer. Notes, velocities, programs, drum tracks, the tempo map and
-time signatures are kept. This suits scores and the output of generators (chorales, Markov and LSTM pieces);
-a piano *performance* that relies on its sustain pedal sounds drier than its file.
+normalised or not: control changes (volume CC7, expression CC11, pan, modulation), pitch bends, aftertouch,
+program changes inside a track (each track keeps one program), SysEx, lyrics and markers; channels are
+assigned anew by the writer. Notes, velocities, programs, drum tracks, the tempo map and time signatures are
+kept, and the sustain pedal (CC64) is played as it sounds: the stimulus reader
+(``ReaderConfig(sustain_pedal=True)``) lengthens each note released under the pedal to the pedal's release,
+so a piano performance keeps its resonance.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ scale or tempo for all: :mod:`studies.normalise`) → the events before the clip
 :func:`make_clip` (cut ``clip_seconds`` from ``start_seconds``, pad with silence, fades, integrated loudness to
 ``target_lufs`` per ITU-R BS.1770-4 via pyloudnorm, look-ahead peak limit) → :func:`encode_clip` (MP3 128 kbps
 via lameenc, or Ogg Vorbis via soundfile; no tags) → ``<out_dir>/<clip_id>.<ext>``. What the read → write path
-drops (sustain pedal and other controllers, pitch bends) is listed in :mod:`studies.normalise`.
+drops (controllers other than the sustain pedal, pitch bends) is listed in :mod:`studies.normalise`.
 
 Nothing a participant can see reveals the condition: every clip has the same number of samples, the same
 rate and channels, the same loudness, and a random id (never derived from the source file name).
@@ -161,8 +161,8 @@ def find_soundfont(settings: ClipSettings) -> Path:
     raise StudyError(f"no soundfont found (tried {tried}); {INSTALL_HINT}")
 
 
-#: what the stimulus reader accepts: drum-only pieces are fine as stimuli
-STIMULUS_READER = ReaderConfig(require_pitched=False)
+#: what the stimulus reader accepts: drum-only pieces are fine as stimuli; the sustain pedal lengthens notes
+STIMULUS_READER = ReaderConfig(require_pitched=False, sustain_pedal=True)
 
 
 def stimulus_piece(midi_path: Path, settings: ClipSettings) -> Piece:

@@ -127,3 +127,25 @@ def test_a_file_cut_inside_a_track_is_called_truncated() -> None:
                        mido.Message("note_off", note=60, velocity=0, time=480)] * 20)
     with pytest.raises(MidiError, match="truncated"):
         read_midi(data[: len(data) - 25], name="cut.mid")
+
+
+def test_the_sustain_pedal_lengthens_notes_only_when_asked() -> None:
+    # pedal down at 0, up at quarter 2; C4 released at 0.5 sounds to 2, E4 released at 3 is not held,
+    # D4 released at 0.25 would sound to 2 but D4 starts again at 1.
+    data = _mido_file([
+        mido.Message("control_change", control=64, value=127, time=0),
+        mido.Message("note_on", note=60, velocity=80, time=0),
+        mido.Message("note_on", note=62, velocity=80, time=0),
+        mido.Message("note_off", note=62, velocity=0, time=120),
+        mido.Message("note_off", note=60, velocity=0, time=120),
+        mido.Message("note_on", note=62, velocity=80, time=240),
+        mido.Message("note_off", note=62, velocity=0, time=120),
+        mido.Message("control_change", control=64, value=0, time=360),
+        mido.Message("note_on", note=64, velocity=80, time=0),
+        mido.Message("note_off", note=64, velocity=0, time=480),
+    ])
+    plain = read_midi(data, name="pedal.mid")
+    held = read_midi(data, name="pedal.mid", config=ReaderConfig(sustain_pedal=True))
+    np.testing.assert_array_equal(plain.pitch, [60, 62, 62, 64])
+    np.testing.assert_allclose(plain.end, [0.5, 0.25, 1.25, 3.0])
+    np.testing.assert_allclose(held.end, [2.0, 1.0, 2.0, 3.0])

@@ -91,3 +91,20 @@ def test_two_files_that_differ_only_in_tempo_velocity_and_instrument_render_alik
     a, b = render_midi(machine, matched), render_midi(human, matched)
     assert a.shape == b.shape and np.abs(a).max() > 0.01
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_stimulus_keeps_its_sustain_pedal_as_longer_notes(tmp_path) -> None:
+    import mido
+
+    from studies.stimuli import ClipSettings, stimulus_piece
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=480)
+    track = mido.MidiTrack()
+    track += [mido.Message("control_change", control=64, value=127, time=0),
+              mido.Message("note_on", note=60, velocity=80, time=0),
+              mido.Message("note_off", note=60, velocity=0, time=240),
+              mido.Message("control_change", control=64, value=0, time=720)]
+    midi.tracks.append(track)
+    midi.save(str(tmp_path / "pedal.mid"))
+    piece = stimulus_piece(tmp_path / "pedal.mid", ClipSettings())
+    assert piece.end.tolist() == [2.0]  # released at 0.5 under the pedal, sounds until the pedal lifts at 2
