@@ -161,6 +161,7 @@ class _Start:
     positions: np.ndarray | None = None  # biaxial: bar position of each primer step of the piece
     bar_steps: int = 16
     description: str | None = None
+    openings: np.ndarray | None = None  # which opening (row of openings.npz) each sample starts from
 
 
 def _to_output(encoding: Encoding, array: np.ndarray) -> np.ndarray:
@@ -206,6 +207,8 @@ def _start(encoding: Encoding, primer: Primer | None, preprocess: dict[str, Any]
         steps, shared, description = openings[chosen][:, None], False, "opening step of a training piece"
     else:
         steps, shared = None, True
+    if shared:
+        chosen = None
     positions = None
     if kind == "biaxial":
         silence = np.zeros((1, encoding.n_pitches, 2), np.float32)
@@ -217,10 +220,10 @@ def _start(encoding: Encoding, primer: Primer | None, preprocess: dict[str, Any]
             out = np.concatenate([silence, out])
         else:
             out = np.concatenate([np.broadcast_to(silence, (len(out), *silence.shape)), out], axis=1)
-        return _Start(out, 1, positions, _bar_steps(piece, step), description)
+        return _Start(out, 1, positions, _bar_steps(piece, step), description, chosen)
     if steps is None:
         return _Start(np.zeros((0,)), 0, None, 16, None)
-    return _Start(_to_output(encoding, steps), 0, None, 16, description)
+    return _Start(_to_output(encoding, steps), 0, None, 16, description, chosen)
 
 
 def _biaxial_inputs(encoding: Encoding, start: _Start, config: SampleConfig
@@ -333,6 +336,8 @@ def sample_run(run_dir: Path | str, config: SampleConfig, out_dir: Path | str, p
                                   "length": int(result.lengths[i]), "stopped_at_end": bool(result.stopped[i]),
                                   "notes": int(decoded.piece.n_notes), "repairs": decoded.repairs,
                                   "settings": settings}
+        if start.openings is not None:
+            record["opening"] = int(start.openings[i])  # row of the run's openings.npz it starts from
         if kind == "tokens":
             record["tokens"] = generated.tolist()
             vocabularies = [encoding.vocabularies[name] for name in encoding.streams]
