@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import shutil
 import time
 import types
 from pathlib import Path
@@ -187,21 +188,52 @@ def _send_to_score(result: dict[str, Any], corpus: str, split: str) -> None:
             st.success("Scored: open the Score MIDI page to see the result.")
 
 
-def _study_from(result: dict[str, Any], human: str, title: str) -> None:
-    # TODO(lead): studies.create_from.write_matched_study is being written on main; until it is on this branch
-    # the button below stays disabled. The call matches its announced signature.
+def _human_folder(corpus: str, split: str, dest: Path) -> Path | None:
+    """The human pieces of a study: ``split`` of ``corpus`` (a built corpus or a plain folder) copied into
+    ``dest`` (a folder of their own: the matching reads folders whole)."""
+    from data import DataError, corpus_files
+
+    try:
+        files = corpus_files(Path(corpus).expanduser(), None if split == "all" else split)
+    except DataError as error:
+        st.error(str(error))
+        return None
+    if not files:
+        st.error(f"{corpus}: no MIDI files in the {split} split")
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        shutil.copy2(path, dest / path.name)
+    return dest
+
+
+def _study_from(result: dict[str, Any], corpus: str, split: str, title: str) -> None:
+    """A matched study file (:func:`studies.create_from.write_matched_study`) from the samples and the human
+    pieces. TODO(lead): studies.create_from is on main, not yet on this branch; the button is disabled until
+    the module can be imported (the call follows main's signature)."""
     from studies import create_from  # type: ignore[attr-defined]
     from studies.errors import StudyError
 
-    out_path = Path(result["out_dir"]) / "study.toml"
+    samples = Path(result["out_dir"])
+    human = _human_folder(corpus, split, samples.with_name(f"{samples.name}-human-{split}"))
+    if human is None:
+        return
+    out_path = samples.with_name(f"{samples.name}-study") / "study.toml"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        written = create_from.write_matched_study(Path(human), computer={result["run"]: Path(result["out_dir"])},
+        written = create_from.write_matched_study(human, computer={result["run"].replace("/", "-"): samples},
                                                   title=title, out_path=out_path)
     except StudyError as error:
         st.error(str(error))
         return
-    st.success(f"Wrote the matched study file {written or out_path}: create the study from it on the Studies page "
-               f"or with `python -m studies create {written or out_path}`.")
+    path = getattr(written, "path", out_path)
+    for warning in getattr(written, "warnings", []):
+        st.warning(warning)
+    skipped = getattr(written, "skipped", [])
+    if skipped:
+        st.warning(f"{len(skipped)} files could not be used, e.g. {skipped[0][0]}: {skipped[0][1]}")
+    st.success(f"Wrote the matched study file {path}: create the study from it on the Studies page or with "
+               f"`python -m studies create {path}`.")
 
 
 def _handoffs(result: dict[str, Any]) -> None:
@@ -210,16 +242,15 @@ def _handoffs(result: dict[str, Any]) -> None:
     st.subheader("Use these samples")
     corpus = read_run_info(result["run_dir"]).get("corpus") or ""
     c1, c2 = st.columns([3, 1])
-    reference = c1.text_input("Reference corpus (human pieces)", corpus, key="tl_gen_reference")
+    reference = c1.text_input("Human pieces: a corpus or folder", corpus, key="tl_gen_reference",
+                              help="The reference of the scores, and the human set of a study.")
     split = c2.selectbox("Split", ["test", "validation", "train", "all"], key="tl_gen_reference_split")
     if st.button("Score them on the Score MIDI page", key="tl_gen_score"):
         _send_to_score(result, reference.strip(), split)
     available = importlib.util.find_spec("studies.create_from") is not None
-    d1, d2 = st.columns(2)
-    human = d1.text_input("Folder of human pieces for the study", corpus, key="tl_gen_human")
-    title = d2.text_input("Study title", f"Human or {result['run']}?", key="tl_gen_study_title")
-    if st.button("Write a matched study file", key="tl_gen_study", disabled=not available):
-        _study_from(result, human.strip(), title.strip() or "Listening study")
+    title = st.text_input("Study title", f"Human or {result['run']}?", key="tl_gen_study_title")
+    if st.button("Write a matched study file (human vs these samples)", key="tl_gen_study", disabled=not available):
+        _study_from(result, reference.strip() or corpus, split, title.strip() or "Listening study")
     if not available:
         st.caption("Making a study from samples needs studies.create_from (coming); meanwhile use the Studies "
                    f"page with the folder {result['out_dir']}.")

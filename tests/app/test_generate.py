@@ -138,6 +138,9 @@ def test_study_button_waits_for_create_from_then_calls_it(page_env: dict[str, Pa
     at.button(key="tl_gen_study").click().run()
     assert not at.exception, at.exception
     (human, computer, title, out_path), = calls
-    assert human == page_env["corpus"] and title == "Bach or LSTM?"
-    assert list(computer) == ["chords"] and (computer["chords"] / "sample_000.mid").is_file()
+    assert title == "Bach or LSTM?" and out_path.name == "study.toml"
+    assert sorted(p.name for p in human.iterdir()) == ["test0.mid", "test1.mid", "test2.mid"]  # the test split
+    samples = computer["chords"]
+    assert list(computer) == ["chords"] and sorted(p.name for p in samples.glob("*.mid")) == ["sample_000.mid"]
+    assert not human.is_relative_to(samples) and not out_path.is_relative_to(samples)  # folders read whole
     assert "study.toml" in at.success[-1].value
