@@ -257,6 +257,11 @@ def _toml_value(value: Any) -> str:
                           "lists of them)")
 
 
+def _toml_key(key: str) -> str:
+    """A bare TOML key when it can be one (letters, digits, _ and -), else a quoted one."""
+    return key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) else json.dumps(key)
+
+
 def dumps_toml(data: dict[str, Any]) -> str:
     """A flat dict (scalars, lists of scalars, one level of tables) as TOML; ``None`` values are left out."""
     lines, tables = [], []
@@ -269,7 +274,7 @@ def dumps_toml(data: dict[str, Any]) -> str:
             lines.append(f"{key} = {_toml_value(value)}")
     for name, table in tables:
         lines.append(f"\n[{name}]")
-        lines.extend(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in table.items() if v is not None)
+        lines.extend(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in table.items() if v is not None)
     return "\n".join(lines) + "\n"
 
 

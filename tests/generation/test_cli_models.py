@@ -277,6 +277,17 @@ def test_evaluate_on_hand_made_frames_matches_the_hand_computation(tmp_path: Pat
     assert baselines["markov-chord"]["frame_nll"] == pytest.approx((bern1 + bern2 + bern3 + 2 * ln2) / 3)
 
 
+def test_presets_are_listed_and_shown(capsys):
+    code, out, _ = run(capsys, "presets")
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("chorale-frames"))
+    assert "lstm on multilabel" in line and "Boulanger-Lewandowski" in line
+    code, out, _ = run(capsys, "presets", "chorale-frames")
+    assert code == 0 and "step = 1.0" in out and "high = 108" in out and 'encoding = "multilabel"' in out
+    code, _, err = run(capsys, "presets", "nope")
+    assert code == 2 and "unknown preset 'nope'" in err
+
+
 # ---------------------------------------------------------------- bad input
 
 
