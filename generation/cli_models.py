@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def _train(args: argparse.Namespace) -> int:
     _threads(args)
     trained = train_from_corpus(args.corpus, config, args.out, resume=args.resume, cache_dir=args.cache,
                                 limit=args.limit, progress=not args.no_progress, jobs=args.jobs)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
+        return 0
     if args.json:
         result = trained.result
         print(json.dumps({"out": str(trained.out_dir), "epochs_run": result.epochs_run,
