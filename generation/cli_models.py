@@ -163,7 +163,8 @@ def _sample(args: argparse.Namespace) -> int:
     config = resolve_config(SampleConfig, config_file=args.config, args=args)
     heads = {name: value for name, value in (("pitch", args.pitch_temperature),
                                              ("duration", args.duration_temperature)) if value is not None}
-    primer = Primer(path=args.primer, abc=args.primer_abc) if args.primer or args.primer_abc else None
+    abc = args.primer_abc.replace("\\n", "\n") if args.primer_abc else None  # a typed \n is a line break
+    primer = Primer(path=args.primer, abc=abc) if args.primer or abc else None
     _threads(args)
     result = sample_run(args.run, config, args.out, primer, checkpoint=args.checkpoint, head_temperatures=heads,
                         progress=not args.no_progress)
@@ -321,7 +322,9 @@ def add_model_verbs(verbs, build_parser) -> None:  # noqa: ANN001 - argparse's s
     primer = sample.add_mutually_exclusive_group()
     primer.add_argument("--primer", type=Path, metavar="FILE",
                         help="a MIDI (or .abc) file the samples continue, preprocessed as the training pieces")
-    primer.add_argument("--primer-abc", metavar="TEXT", help="ABC text the samples continue, e.g. 'M:6/8\nK:D\n|:A'")
+    primer.add_argument("--primer-abc", metavar="TEXT",
+                        help="ABC text the samples continue (abc-chars: its characters; other encodings: its notes); "
+                             "a typed \\n is a line break, e.g. 'M:6/8\\nL:1/8\\nK:D\\n|:A'")
     sample.add_argument("--pitch-temperature", type=float, metavar="T",
                         help="temperature of the pitch head (notewise encodings; default --temperature)")
     sample.add_argument("--duration-temperature", type=float, metavar="T",
