@@ -73,8 +73,9 @@ class TrainConfig:
     lr_decay: float = _f(0.97, "exponential: factor per epoch; plateau: factor on a stall")
     lr_decay_after: int = _f(0, "exponential: epochs before the decay starts (folk-rnn: 20)")
     max_batches: int = _f(0, "cap on training batches per epoch (quick runs); 0 = the whole split")
-    max_minutes: float = _f(0.0, "time budget: stop after the epoch that ends past this many minutes of this "
-                                 "call; 0 = no limit")
+    max_minutes: float = _f(0.0, "time budget in minutes of this call: training stops once it is spent (in one "
+                                 "process mid-epoch, then validates and saves; under torchrun after the epoch); "
+                                 "0 = no limit")
     # machinery
     seed: int = _f(0, "seed of initialisation, shuffling and dropout")
     device: Literal["auto", "cpu", "cuda"] = _f("auto", "auto (CUDA when present), cpu or cuda")

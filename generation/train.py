@@ -157,8 +157,9 @@ def write_figure(rows: list[dict[str, float]], path: Path, title: str) -> None:
 
 def _train_epoch(model: torch.nn.Module, core: SequenceModel, loader: DataLoader, optimizer: torch.optim.Optimizer,
                  scaler: torch.amp.GradScaler, config: TrainConfig, ctx: DistContext, bar_text: str,
-                 progress: bool) -> tuple[dict[str, float], float, float]:
-    """One pass over the training batches: (statistic totals, tokens, seconds), summed over processes."""
+                 progress: bool, deadline: float | None = None) -> tuple[dict[str, float], float, float]:
+    """One pass over the training batches: (statistic totals, tokens, seconds), summed over processes. In one
+    process the pass ends early once ``deadline`` (a ``time.perf_counter()`` value) has passed."""
     model.train()
     totals = StatTotals()
     tokens = 0
@@ -167,7 +168,7 @@ def _train_epoch(model: torch.nn.Module, core: SequenceModel, loader: DataLoader
     bar = tqdm(total=min(limit, len(loader)), desc=bar_text, unit="batch", leave=False,
                disable=not (progress and ctx.is_main))
     for index, batch in enumerate(loader):
-        if index >= limit:
+        if index >= limit or (deadline is not None and index and time.perf_counter() > deadline):
             break
         inputs, targets = batch_tensors(batch, ctx.device)
         with autocast(ctx.device, config.amp):
@@ -258,8 +259,11 @@ def _train(train_set: Dataset, valid_set: Dataset, model_io: ModelIO, config: Tr
             break
         sampler.set_epoch(epoch)
         started = time.perf_counter()
+        deadline = budget_start + 60.0 * config.max_minutes if config.max_minutes > 0 and not ctx.distributed \
+            else None
         train_totals, tokens, train_seconds = _train_epoch(
-            model, core, train_loader, optimizer, scaler, config, ctx, f"epoch {epoch}/{config.epochs}", progress)
+            model, core, train_loader, optimizer, scaler, config, ctx, f"epoch {epoch}/{config.epochs}", progress,
+            deadline)
         valid_totals = accumulate(model, core, valid_loader, ctx.device, amp=config.amp, ctx=ctx)
         row = {"epoch": float(epoch)}
         row.update({f"train_{k}": v for k, v in core.summarize(train_totals).items()})

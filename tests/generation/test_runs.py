@@ -3,6 +3,7 @@ budget, per-layer activations, and biaxial sampling's bar positions."""
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -69,10 +70,14 @@ def _tiny_run(out: Path, **changes) -> Path:
     return out
 
 
-def test_the_time_budget_stops_after_the_epoch_that_crosses_it(tmp_path: Path):
-    _tiny_run(tmp_path / "run", max_minutes=1e-6)
+def test_the_time_budget_stops_training_mid_epoch_then_validates_and_saves(tmp_path: Path):
+    _tiny_run(tmp_path / "run", max_minutes=1e-6)  # 26 windows of 4 steps, 4 batches an epoch
     done = json.loads((tmp_path / "run" / DONE_MARKER).read_text())
     assert done["epochs_run"] == 1 and done["out_of_time"] is True
+    with (tmp_path / "run" / "metrics.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert round(float(row["tokens_per_second"]) * float(row["train_seconds"])) == 8 * 4  # one batch, not four
+    assert float(row["val_loss"]) > 0 and (tmp_path / "run" / "best.pt").is_file()
 
 
 def test_runs_and_sweep_points_are_listed_with_their_metrics(tmp_path: Path):
