@@ -42,6 +42,9 @@ def add_encoding_options(parser: argparse.ArgumentParser, with_fs: bool = True) 
     group.add_argument("--resolution", type=int, help="ticks per quarter note of onsets and durations: notewise-* "
                                                        "(default 24)")
     group.add_argument("--beat-bits", type=int, help="binary digits of the position in the bar: biaxial (default 4)")
+    group.add_argument("--roll", choices=("quantized", "sampled"),
+                       help="biaxial: the play roll of notes quantized to the grid (default, lossless) or sampled at "
+                            "each step's onset as multilabel does (the frames of the piano-roll benchmark)")
 
 
 def add_preprocess_options(parser: argparse.ArgumentParser, augmentation: bool) -> None:
@@ -75,7 +78,7 @@ def add_preprocess_options(parser: argparse.ArgumentParser, augmentation: bool) 
 
 def encoding_options(args: argparse.Namespace) -> dict:
     return {"step": args.step, "fs": args.fs, "pitch_range": args.pitch_range, "resolution": args.resolution,
-            "beat_bits": args.beat_bits}
+            "beat_bits": args.beat_bits, "roll": args.roll}
 
 
 def preprocess_options(args: argparse.Namespace) -> dict:

@@ -140,9 +140,9 @@ def test_multilabel_chorale_frames_run_end_to_end(chord_corpus: Path, cache: Pat
 
 def test_biaxial_run_end_to_end(chord_corpus: Path, cache: Path, tmp_path: Path, capsys):
     run_dir = train_run(chord_corpus, tmp_path / "run", cache, "--encoding", "biaxial", "--arch", "biaxial",
-                        "--mode", "many-to-many", "--step", "1", "--pitch-range", "48-83", "--time-hidden", "8,8",
-                        "--note-hidden", "8,4", "--window", "12", "--batch-size", "4", "--epochs", "2", "--device",
-                        "cpu", "--no-progress")
+                        "--mode", "many-to-many", "--step", "1", "--pitch-range", "48-83", "--roll", "sampled",
+                        "--time-hidden", "8,8", "--note-hidden", "8,4", "--window", "12", "--batch-size", "4",
+                        "--epochs", "2", "--device", "cpu", "--no-progress")
     code, out, _ = run(capsys, "evaluate", run_dir, "--json")
     record = json.loads(out)
     assert code == 0 and record["n_frames"] == 2 * (BEATS - 1)  # biaxial's first frame is masked, as multilabel
