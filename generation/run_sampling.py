@@ -140,7 +140,10 @@ def _abc_primer(primer: Primer, encoding: Encoding) -> np.ndarray:
         normal = normal.removesuffix("\n")  # a tune begun mid-line continues on that line
     if not normal:
         raise GenerationError(f"primer {primer.describe()}: no ABC music in it (only fields or comments)")
-    return encoding.encode(normal)[:-1]
+    from generation.encodings.abc_chars import START  # noqa: PLC0415
+
+    vocabulary = encoding.vocabularies[encoding.streams[0]]
+    return vocabulary.ids([START, *normal]).astype(np.int64)[:, None]  # no end symbol: the tune goes on
 
 
 def _bar_steps(piece: Piece | None, step: float) -> int:
