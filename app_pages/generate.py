@@ -286,7 +286,8 @@ def main() -> None:
     written = [f for f in files if f["midi"]]
     st.success(f"{len(files)} samples from {result['run']} in {result['out_dir']} ({len(written)} with notes"
                + ("" if result["abc_share"] is None else f"; {result['abc_share']:.0%} of the ABC parses") + ").")
-    st.dataframe(pd.DataFrame([{k: v for k, v in f.items() if k != "midi"} for f in files]), hide_index=True,
+    hidden = {"midi"} | ({"ABC parses"} if result["abc_share"] is None else set())
+    st.dataframe(pd.DataFrame([{k: v for k, v in f.items() if k not in hidden} for f in files]), hide_index=True,
                  width="stretch")
     if written:
         chosen = st.selectbox("Sample", [f["sample"] for f in written], key="tl_gen_pick")
