@@ -312,6 +312,18 @@ def test_bad_training_requests_exit_2_before_any_work(chord_corpus: Path, tmp_pa
     assert not (tmp_path / "c").exists()  # nothing was prepared
 
 
+def test_a_bad_request_in_a_real_process_is_one_error_line_and_no_traceback(chord_corpus: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "generation", "train", "--corpus", str(chord_corpus), "--out",
+                           str(tmp_path / "r"), "--encoding", "biaxial", "--arch", "lstm"], capture_output=True,
+                          text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: architecture 'lstm' cannot read the biaxial encoding")
+
+
 def test_unknown_config_key_and_missing_gpu_are_errors(chord_corpus: Path, tmp_path: Path, capsys, monkeypatch):
     config = tmp_path / "mine.toml"
     config.write_text("hidden = 8\nhiden = 9\n", encoding="utf-8")
