@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,8 @@ import numpy as np
 from evaluation import Piece, piece_from_notes, write_midi
 from generation.encodings.grid import Chord, chords_per_beat  # the chord reading lives with the encodings
 
-__all__ = ["Chord", "MarkovChordModel", "chords_per_beat", "chords_to_midi", "chords_to_piece", "fit_markov",
-           "sample_chords"]
+__all__ = ["Chord", "MarkovChordModel", "MarkovFrameScores", "chords_per_beat", "chords_to_midi", "chords_to_piece",
+           "fit_markov", "markov_frame_scores", "sample_chords"]
 
 
 @dataclass(frozen=True)
@@ -140,3 +141,64 @@ def generate_markov_set(training_files: Sequence[Path], out_dir: Path, *, n_piec
                               tempo_bpm=tempo_bpm)
                for index in range(n_pieces)]
     return written, skipped
+
+
+@dataclass(frozen=True)
+class MarkovFrameScores:
+    """The Markov chord chain as a frame model: NLL in nats per predicted frame, expected frame accuracy
+    TP / (TP + FP + FN) and the number of frames scored (the units of :mod:`generation.evaluate`)."""
+
+    frame_nll: float
+    frame_accuracy: float
+    n_frames: int
+    states: int  # chords seen in training
+
+    def to_dict(self) -> dict[str, float]:
+        return {"frame_nll": self.frame_nll, "frame_accuracy": self.frame_accuracy, "n_frames": self.n_frames,
+                "states": self.states}
+
+
+def markov_frame_scores(train_rolls: Iterable[np.ndarray], eval_rolls: Iterable[np.ndarray],
+                        key_probs: np.ndarray) -> MarkovFrameScores:
+    """Score the first-order chain over chords (the chain of :class:`MarkovChordModel`, one chord = the set of
+    keys on in a frame) on every frame after the first of each evaluation roll (N_i, P).
+
+    The chain alone gives probability 0 to any transition it never saw, so it is interpolated with the
+    independent Bernoulli model ``key_probs`` (P,) Witten-Bell style (Witten & Bell 1991): after chord x,
+    P(y | x) = lam * c(x, y) / c(x) + (1 - lam) * prod_k Bernoulli(y_k; key_probs_k), lam = c(x) / (c(x) + t(x))
+    with t(x) the number of distinct chords seen after x (lam = 0 for a chord never seen as a predecessor).
+    Expected accuracy uses each key's marginal probability under that mixture.
+    """
+    key_probs = np.clip(np.asarray(key_probs, dtype=np.float64), 1e-12, 1 - 1e-12)
+    counts: dict[tuple[int, ...], dict[tuple[int, ...], int]] = {}
+    states: set[tuple[int, ...]] = set()
+    for roll in train_rolls:
+        chords = [tuple(np.flatnonzero(row).tolist()) for row in np.asarray(roll) > 0.5]
+        states.update(chords)
+        for before, after in zip(chords[:-1], chords[1:], strict=True):
+            successors = counts.setdefault(before, {})
+            successors[after] = successors.get(after, 0) + 1
+    log_on, log_off = np.log(key_probs), np.log1p(-key_probs)
+    nll = tp = fp = fn = 0.0
+    n = 0
+    for roll in eval_rolls:
+        frames = np.asarray(roll) > 0.5
+        for previous, frame in zip(frames[:-1], frames[1:], strict=True):
+            successors = counts.get(tuple(np.flatnonzero(previous).tolist()), {})
+            total = sum(successors.values())
+            lam = total / (total + len(successors)) if total else 0.0
+            bernoulli = float(np.where(frame, log_on, log_off).sum())
+            chain = successors.get(tuple(np.flatnonzero(frame).tolist()), 0) / total if total else 0.0
+            from_chain = math.log(lam * chain) if chain > 0 else -math.inf
+            nll -= float(np.logaddexp(from_chain, math.log(1.0 - lam) + bernoulli))
+            marginal = (1.0 - lam) * key_probs
+            for chord, count in successors.items():
+                marginal[list(chord)] += lam * count / total
+            tp += float(marginal[frame].sum())
+            fp += float(marginal[~frame].sum())
+            fn += float((1.0 - marginal[frame]).sum())
+            n += 1
+    if n == 0:
+        return MarkovFrameScores(math.nan, math.nan, 0, len(states))
+    denominator = tp + fp + fn
+    return MarkovFrameScores(nll / n, tp / denominator if denominator else math.nan, n, len(states))

@@ -44,6 +44,7 @@ class TrainConfig:
     mode: Literal["many-to-one", "many-to-many"] = _f(
         "many-to-one", "windows: many-to-one (a window -> the next step) or many-to-many (the shifted sequence)")
     window: int = _f(64, "steps per training window (also the attention span and the transformer's context)")
+    stride: int = _f(0, "steps between window starts; 0 = 1 for many-to-one, the window for many-to-many")
     # model size
     hidden: int = _f(256, "units per recurrent layer (transformer: model width)")
     layers: int = _f(3, "recurrent layers (stacked, rnn, bilstm, cnn-lstm, hybrid) or transformer blocks; lstm = 1")
@@ -72,6 +73,9 @@ class TrainConfig:
     lr_decay: float = _f(0.97, "exponential: factor per epoch; plateau: factor on a stall")
     lr_decay_after: int = _f(0, "exponential: epochs before the decay starts (folk-rnn: 20)")
     max_batches: int = _f(0, "cap on training batches per epoch (quick runs); 0 = the whole split")
+    max_minutes: float = _f(0.0, "time budget in minutes of this call: training stops once it is spent (in one "
+                                 "process mid-epoch, then validates and saves; under torchrun after the epoch); "
+                                 "0 = no limit")
     # machinery
     seed: int = _f(0, "seed of initialisation, shuffling and dropout")
     device: Literal["auto", "cpu", "cuda"] = _f("auto", "auto (CUDA when present), cpu or cuda")
@@ -91,11 +95,11 @@ class TrainConfig:
                                       f"{getattr(self, name)}")
         if not self.learning_rate > 0:
             raise GenerationError(f"learning_rate must be positive, not {self.learning_rate}")
-        for name in ("patience", "max_batches", "workers", "lr_decay_after"):
+        for name in ("patience", "max_batches", "workers", "lr_decay_after", "stride"):
             if getattr(self, name) < 0:
                 raise GenerationError(f"{name} must be >= 0, not {getattr(self, name)}")
-        if self.clip_grad < 0 or self.weight_decay < 0:
-            raise GenerationError("clip_grad and weight_decay must be >= 0")
+        if self.clip_grad < 0 or self.weight_decay < 0 or self.max_minutes < 0:
+            raise GenerationError("clip_grad, weight_decay and max_minutes must be >= 0")
         if not self.time_hidden or not self.note_hidden or min(self.time_hidden + self.note_hidden) < 1:
             raise GenerationError("time_hidden and note_hidden need at least one positive size each")
 
@@ -124,6 +128,7 @@ class SampleConfig:
     batch_size: int = _f(64, "samples drawn at once")
     stop_at_end: bool = _f(True, "stop a sample at the encoding's end token")
     keep_primer: bool = _f(True, "decode the primer with the generated steps")
+    tempo: float = _f(120.0, "tempo of the written MIDI in quarter notes per minute")
     device: Literal["auto", "cpu", "cuda"] = _f("auto", "auto (CUDA when present), cpu or cuda")
 
     def __post_init__(self) -> None:
@@ -136,6 +141,8 @@ class SampleConfig:
             raise GenerationError(f"top_k must be >= 0 and top_p in (0, 1], not {self.top_k}, {self.top_p}")
         if self.threshold is not None and not 0.0 <= self.threshold < 1.0:
             raise GenerationError(f"threshold must be in [0, 1), not {self.threshold}")
+        if not 1.0 <= self.tempo <= 1000.0:
+            raise GenerationError(f"tempo must be 1-1000 quarter notes per minute, not {self.tempo}")
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))
@@ -251,6 +258,11 @@ def _toml_value(value: Any) -> str:
                           "lists of them)")
 
 
+def _toml_key(key: str) -> str:
+    """A bare TOML key when it can be one (letters, digits, _ and -), else a quoted one."""
+    return key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) else json.dumps(key)
+
+
 def dumps_toml(data: dict[str, Any]) -> str:
     """A flat dict (scalars, lists of scalars, one level of tables) as TOML; ``None`` values are left out."""
     lines, tables = [], []
@@ -263,7 +275,7 @@ def dumps_toml(data: dict[str, Any]) -> str:
             lines.append(f"{key} = {_toml_value(value)}")
     for name, table in tables:
         lines.append(f"\n[{name}]")
-        lines.extend(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in table.items() if v is not None)
+        lines.extend(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in table.items() if v is not None)
     return "\n".join(lines) + "\n"
 
 
@@ -408,9 +420,10 @@ def apply_flags(config: AnyConfig, args: argparse.Namespace) -> Any:
 
 
 def resolve_config(cls: type = TrainConfig, *, preset: str | None = None, config_file: Path | str | None = None,
-                   args: argparse.Namespace | None = None) -> Any:
-    """Defaults < preset < config file < explicit flags (presets are training settings only)."""
-    config = cls()
+                   args: argparse.Namespace | None = None, base: AnyConfig | None = None) -> Any:
+    """Defaults (or ``base``, e.g. the saved config of a run being resumed) < preset < config file < explicit
+    flags (presets are training settings only)."""
+    config = base if base is not None else cls()
     if preset and cls is not TrainConfig:
         raise GenerationError("presets hold training settings; sampling settings come from flags or --config")
     if preset:

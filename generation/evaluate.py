@@ -9,7 +9,8 @@ Conventions (all NLLs in nats):
   al. (2012): per predicted frame, the sum of the P Bernoulli terms, averaged over all predicted frames
   (the first frame of a piece has nothing before it and is not predicted: the datasets give no target for
   it); ``frame_accuracy`` = expected TP / (TP + FP + FN), the counts summed over all frames under the
-  model's probabilities (Bay et al. 2009, as BL2012 report it). Biaxial's ``loss`` adds the articulation.
+  model's probabilities (Bay et al. 2009, as BL2012 report it). Biaxial's ``frame_nll`` (= its ``loss``) is
+  the NLL of the whole frame, play and articulation; ``play_nll`` holds the play terms alone.
 - Baselines scored on the same targets: the uniform model (P ln 2 nats per frame, 61.0 for 88 keys), an
   independent Bernoulli per key fitted on the training frames (add-one smoothed), a unigram (add-one) and
   an interpolated Witten-Bell n-gram per token stream fitted on the training (context, target) pairs.

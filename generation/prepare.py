@@ -16,8 +16,10 @@ the split) -> fit the encoding on the training pieces -> encode every split -> w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,8 +36,8 @@ from generation.encodings import Encoding, encoding_from_dict, make_encoding
 from generation.errors import GenerationError
 from generation.pipeline import PreprocessConfig, augment, preprocess_piece
 
-__all__ = ["PREPARED_FORMAT", "PrepareRequest", "PrepareResult", "Prepared", "load_prepared", "prepare",
-           "preprocess_config", "summary_lines"]
+__all__ = ["PREPARED_FORMAT", "PrepareRequest", "PrepareResult", "Prepared", "encode_split", "is_prepared",
+           "load_prepared", "prepare", "preprocess_config", "summary_lines"]
 
 PREPARED_FORMAT = 1
 _FILES = ("encoding.json", "arrays.npz", "pieces.json", "report.json")
@@ -188,13 +190,22 @@ def _collect(sources, encoding: Encoding, config: PreprocessConfig, request: Pre
         else:
             kept[source.split].append((source, item, 0))
     parsed = 0
-    for source, reason in zip(checked, _abc_reasons(checked, request.jobs, request.progress), strict=True):
+    reasons = _abc_reasons(checked, request.jobs, request.progress) if checked else []
+    for source, reason in zip(checked, reasons, strict=True):
         if reason:
             dropped.append({"piece": source.id, "split": source.split, "reason": reason})
         else:
             parsed += 1
             kept[source.split].append((source, source.item, 0))
     return _Collected(kept, dropped, notes, folded, len(checked), parsed)
+
+
+def is_prepared(request: PrepareRequest) -> bool:
+    """Whether ``request.out`` already holds this request's data (same sources and options)."""
+    encoding = make_encoding(request.encoding, **request.encoding_options)
+    config = preprocess_config(encoding, request.preprocess)
+    sources = corpus_sources(request.corpus, encoding.source, request.limit)
+    return _up_to_date(Path(request.out), sources.source_hash(_options_record(request, encoding, config))) is not None
 
 
 def prepare(request: PrepareRequest) -> PrepareResult:
@@ -290,6 +301,14 @@ def _report(request, encoding, config, sources, source_hash, found: _Collected, 
     return report
 
 
+def _replace_file(path: Path, write) -> None:  # noqa: ANN001 - write(temporary path)
+    """Write through a temporary file and rename it, so two processes preparing the same folder (the points of
+    a parallel sweep) never leave a half-written file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
+
+
 def _write(out: Path, encoding: Encoding, kept, sequences, report: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").unlink(missing_ok=True)  # the report marks a complete folder: it goes last
@@ -299,12 +318,20 @@ def _write(out: Path, encoding: Encoding, kept, sequences, report: dict[str, Any
         arrays[f"{name}_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         if sequences[name]:
             arrays[f"{name}_data"] = np.concatenate(sequences[name])
-    np.savez(out / "arrays.npz", **arrays)
-    (out / "encoding.json").write_text(json.dumps(encoding.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def save_arrays(path: Path) -> None:
+        with path.open("wb") as handle:
+            np.savez(handle, **arrays)
+
+    def text(content: str):  # noqa: ANN202
+        return lambda path: path.write_text(content, encoding="utf-8")
+
+    _replace_file(out / "arrays.npz", save_arrays)
+    _replace_file(out / "encoding.json", text(json.dumps(encoding.to_dict(), ensure_ascii=False) + "\n"))
     pieces = {name: [{"id": source.id, "path": source.path, "transposed": shift} for source, _, shift in kept[name]]
               for name in SPLITS}
-    (out / "pieces.json").write_text(json.dumps(pieces, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    _replace_file(out / "pieces.json", text(json.dumps(pieces, indent=1, ensure_ascii=False) + "\n"))
+    _replace_file(out / "report.json", text(json.dumps(report, indent=1, ensure_ascii=False) + "\n"))
 
 
 def load_prepared(folder: Path) -> Prepared:
@@ -326,6 +353,40 @@ def load_prepared(folder: Path) -> Prepared:
             sequences[name] = [data[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)] if data is not None \
                 else []
     return Prepared(encoding, sequences, pieces, report)
+
+
+@dataclass(frozen=True)
+class EncodedSplit:
+    """Pieces of a corpus split encoded with an already fitted encoding (what ``evaluate`` scores)."""
+
+    sequences: list[np.ndarray]
+    ids: list[str]  # piece or tune id of each sequence
+    dropped: list[dict[str, str]]  # pieces left out, with the reason
+    listed: int  # pieces the split lists
+    rule: str  # how the corpus was split
+
+
+def encode_split(corpus: Path, encoding: Encoding, split: str | None, preprocess: dict[str, Any] | None = None, *,
+                 limit: int | None = None, progress: bool = False) -> EncodedSplit:
+    """Read, preprocess and encode one split (None = every split) of ``corpus`` with a *fitted* ``encoding``
+    (e.g. a checkpoint's, so ids keep its vocabulary; symbols it never saw become the unknown id). The
+    preprocessing is the encoding's declared one with ``preprocess`` overrides applied, as in :func:`prepare`;
+    augmentation never applies here."""
+    if split is not None and split not in SPLITS:
+        raise GenerationError(f"unknown split {split!r}; use one of {', '.join(SPLITS)} or all")
+    config = preprocess_config(encoding, {**(preprocess or {}), "augment": None})
+    sources = corpus_sources(corpus, encoding.source, limit)
+    if split is not None:
+        sources = dataclasses.replace(
+            sources, files={name: (files if name == split else []) for name, files in sources.files.items()},
+            tunes={name: (tunes if name == split else []) for name, tunes in sources.tunes.items()})
+    request = PrepareRequest(corpus=Path(corpus), encoding=encoding.kind, out=Path("."), check_abc=False,
+                             progress=progress)
+    found = _collect(sources, encoding, config, request)
+    kept = [entry for name in SPLITS for entry in found.kept[name]]
+    return EncodedSplit(sequences=[encoding.encode(item) for _, item, _ in kept],
+                        ids=[source.id for source, _, _ in kept], dropped=found.dropped, listed=sources.count(),
+                        rule=sources.rule)
 
 
 def summary_lines(result: PrepareResult) -> list[str]:

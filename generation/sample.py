@@ -89,7 +89,8 @@ def _primer_batch(primer: np.ndarray | torch.Tensor | None, shape: tuple[int, ..
 @torch.no_grad()
 def sample(model: SequenceModel, config: SampleConfig, *, primer: np.ndarray | torch.Tensor | None = None,
            end_token: int | None = None, next_inputs: NextInputs | None = None,
-           decode: Callable[[np.ndarray], Any] | None = None, progress: bool = False) -> SampleResult:
+           decode: Callable[[np.ndarray], Any] | None = None, progress: bool = False,
+           on_step: Callable[[int, int], None] | None = None) -> SampleResult:
     """Draw ``config.n`` samples of up to ``config.steps`` steps each.
 
     primer: steps in output space, (T0, ...) shared by every sample or (n, T0, ...); None = start from one
@@ -98,6 +99,7 @@ def sample(model: SequenceModel, config: SampleConfig, *, primer: np.ndarray | t
     next_inputs: ``(history, t) -> inputs`` of step t from the output steps so far (B, t + 1, ...); required
         for biaxial (the encoding's note features), default = the newest step itself.
     decode: the encoding's decoder, applied to each sample (primer included when ``config.keep_primer``).
+    on_step: called as ``on_step(steps drawn, n * steps)`` after every step of every batch (a UI progress bar).
     """
     if model.model_io.input_kind == "biaxial" and next_inputs is None:
         raise GenerationError("sampling a biaxial model needs next_inputs: the encoding's note features of the "
@@ -135,6 +137,8 @@ def sample(model: SequenceModel, config: SampleConfig, *, primer: np.ndarray | t
             length = length + live.long()
             drawn.append(step)
             bar.update(batch)
+            if on_step is not None:
+                on_step(first * config.steps + (t + 1) * batch, config.n * config.steps)
             if stop is not None:
                 done = done | (live & (step[:, 0] == stop))
                 if bool(done.all()):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import html
 import itertools
+import os
 import subprocess
 import sys
 import time
@@ -25,9 +26,10 @@ from pathlib import Path
 
 from generation.errors import GenerationError
 
-__all__ = ["SweepPoint", "best_of_run", "grid_points", "parse_grid", "run_sweep", "write_sweep_table"]
+__all__ = ["SweepPoint", "best_of_run", "grid_points", "parse_grid", "run_sweep", "threads_per_run",
+           "write_sweep_table"]
 
-DONE_MARKER = "done.json"  # written by `generation train` when a run finished (early stop or last epoch)
+DONE_MARKER = "done.json"  # generation.train.DONE_MARKER (kept here so a sweep does not import torch; tested)
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
@@ -91,16 +93,24 @@ def best_of_run(run_dir: Path, metric: str, mode: str) -> dict[str, float | int 
     return {"best": value, "epoch": int(float(row.get("epoch", 0))), "seconds": seconds}
 
 
-def _train(command: list[str], log_path: Path) -> int:
+def _train(command: list[str], log_path: Path, env: dict[str, str]) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log:
-        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False, env=env).returncode
+
+
+def threads_per_run(parallel: int) -> int:
+    """Torch threads for each of ``parallel`` simultaneous runs: the cores shared out (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // max(1, parallel))
 
 
 def run_sweep(train_args: Sequence[str], grid: dict[str, list[str]], out_dir: Path, *, parallel: int = 1,
               metric: str = "val_accuracy", mode: str = "max", progress: bool = True) -> list[dict]:
     """Train every grid point (``train_args`` are the ``generation train`` options common to all points) and
-    return one row per point: grid values, ``best``, ``epoch``, ``seconds``, ``status`` (exit code)."""
+    return one row per point: grid values, ``best``, ``epoch``, ``seconds``, ``status`` (exit code), ``log``.
+
+    Each run gets ``--threads`` = the cores shared out over ``parallel`` runs (unless ``train_args`` set it),
+    so simultaneous runs do not oversubscribe the machine."""
     from tqdm import tqdm  # noqa: PLC0415
 
     if parallel < 1:
@@ -118,7 +128,11 @@ def run_sweep(train_args: Sequence[str], grid: dict[str, list[str]], out_dir: Pa
             return
         command = [sys.executable, "-m", "generation", "train", *train_args, *point.flags(), "--out", str(run_dir),
                    "--no-progress"]
-        statuses[point.name] = _train(command, out_dir / "logs" / f"{point.name}.log")
+        threads = threads_per_run(parallel)
+        if "--threads" not in train_args:
+            command += ["--threads", str(threads)]
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))}
+        statuses[point.name] = _train(command, out_dir / "logs" / f"{point.name}.log", env)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=parallel) as pool, tqdm(total=len(points), desc="sweep", unit="run",
@@ -128,7 +142,7 @@ def run_sweep(train_args: Sequence[str], grid: dict[str, list[str]], out_dir: Pa
     rows = []
     for point in points:
         rows.append({**point.values, **best_of_run(out_dir / point.name, metric, mode),
-                     "status": statuses[point.name]})
+                     "status": statuses[point.name], "log": str(out_dir / "logs" / f"{point.name}.log")})
     write_sweep_table(rows, list(grid), out_dir, metric=metric, wall_seconds=time.perf_counter() - started)
     return rows
 

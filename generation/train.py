@@ -54,7 +54,7 @@ CONFIG_FILE = "config.toml"
 DONE_MARKER = "done.json"  # what `generation sweep` looks for: the run finished
 BEST, LAST = "best.pt", "last.pt"
 # fields a resumed run may change (how long and where it runs); any other difference is a different run
-RESUMABLE_CHANGES = ("epochs", "patience", "device", "workers", "amp", "max_batches")
+RESUMABLE_CHANGES = ("epochs", "patience", "device", "workers", "amp", "max_batches", "max_minutes")
 PROGRESS_EVERY = 25  # batches between progress-bar loss updates (each one syncs with the device)
 
 
@@ -68,6 +68,7 @@ class TrainResult:
     epochs_run: int  # last finished epoch
     stopped_early: bool
     metrics: list[dict[str, float]]
+    out_of_time: bool = False  # stopped by the max_minutes budget
 
     @property
     def best_checkpoint(self) -> Path:
@@ -156,8 +157,9 @@ def write_figure(rows: list[dict[str, float]], path: Path, title: str) -> None:
 
 def _train_epoch(model: torch.nn.Module, core: SequenceModel, loader: DataLoader, optimizer: torch.optim.Optimizer,
                  scaler: torch.amp.GradScaler, config: TrainConfig, ctx: DistContext, bar_text: str,
-                 progress: bool) -> tuple[dict[str, float], float, float]:
-    """One pass over the training batches: (statistic totals, tokens, seconds), summed over processes."""
+                 progress: bool, deadline: float | None = None) -> tuple[dict[str, float], float, float]:
+    """One pass over the training batches: (statistic totals, tokens, seconds), summed over processes. In one
+    process the pass ends early once ``deadline`` (a ``time.perf_counter()`` value) has passed."""
     model.train()
     totals = StatTotals()
     tokens = 0
@@ -166,7 +168,7 @@ def _train_epoch(model: torch.nn.Module, core: SequenceModel, loader: DataLoader
     bar = tqdm(total=min(limit, len(loader)), desc=bar_text, unit="batch", leave=False,
                disable=not (progress and ctx.is_main))
     for index, batch in enumerate(loader):
-        if index >= limit:
+        if index >= limit or (deadline is not None and index and time.perf_counter() > deadline):
             break
         inputs, targets = batch_tensors(batch, ctx.device)
         with autocast(ctx.device, config.amp):
@@ -251,13 +253,17 @@ def _train(train_set: Dataset, valid_set: Dataset, model_io: ModelIO, config: Tr
     valid_loader = _loader(valid_set, config, ctx, ShardSampler(valid_set, ctx))
     stopped_early = 0 < config.patience <= bad_epochs
     epochs_run = start - 1
+    budget_start, out_of_time = time.perf_counter(), False
     for epoch in range(start, config.epochs + 1):
-        if stopped_early:
+        if stopped_early or out_of_time:
             break
         sampler.set_epoch(epoch)
         started = time.perf_counter()
+        deadline = budget_start + 60.0 * config.max_minutes if config.max_minutes > 0 and not ctx.distributed \
+            else None
         train_totals, tokens, train_seconds = _train_epoch(
-            model, core, train_loader, optimizer, scaler, config, ctx, f"epoch {epoch}/{config.epochs}", progress)
+            model, core, train_loader, optimizer, scaler, config, ctx, f"epoch {epoch}/{config.epochs}", progress,
+            deadline)
         valid_totals = accumulate(model, core, valid_loader, ctx.device, amp=config.amp, ctx=ctx)
         row = {"epoch": float(epoch)}
         row.update({f"train_{k}": v for k, v in core.summarize(train_totals).items()})
@@ -283,11 +289,17 @@ def _train(train_set: Dataset, valid_set: Dataset, model_io: ModelIO, config: Tr
             write_metrics(rows, out_dir / METRICS_FILE)
             write_figure(rows, out_dir / FIGURE_FILE, f"{config.arch} on {config.encoding}")
         epochs_run = epoch
+        if config.max_minutes > 0:  # every process decides alike: rank 0's clock
+            elapsed = torch.tensor([time.perf_counter() - budget_start], dtype=torch.float64, device=ctx.device)
+            if ctx.distributed:
+                torch.distributed.broadcast(elapsed, src=0)
+            out_of_time = float(elapsed[0]) >= 60.0 * config.max_minutes
         barrier(ctx)
     result = TrainResult(out_dir=out_dir, best_valid_loss=best, best_epoch=best_epoch, epochs_run=epochs_run,
-                         stopped_early=stopped_early, metrics=rows)
+                         stopped_early=stopped_early, metrics=rows, out_of_time=out_of_time)
     if ctx.is_main and rows:
         (out_dir / DONE_MARKER).write_text(json.dumps({
             "epochs_run": epochs_run, "best_epoch": best_epoch, "best_valid_loss": best, "stopped_early": stopped_early,
+            "out_of_time": out_of_time,
         }, indent=2) + "\n", encoding="utf-8")
     return result

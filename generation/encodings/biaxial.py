@@ -15,6 +15,12 @@ The state before the first step is silence, so every step is predicted (many-to-
 
 Lossless on the grid within the window (onsets, pitches and ends), after its declared preprocessing
 (quantization to the step, octave folding into the window).
+
+``roll = "sampled"`` builds the play roll as :mod:`generation.encodings.multilabel` does instead: the
+pitches sounding at each step's onset (no quantization first, as the piano roll of Boulanger-Lewandowski et
+al. 2012), a note articulating at the first step it sounds; its play roll is then exactly the multilabel
+roll, so frame NLLs of the two compare on the same frames. Lossy as multilabel is (a note sounding at no
+step onset vanishes).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 
 from evaluation import Piece, piece_from_notes
 from generation.encodings.base import Decoded, Encoding, EncodingConfig
-from generation.encodings.grid import onset_steps, runs_to_notes
+from generation.encodings.grid import grid_length, onset_steps, runs_to_notes, sounding_matrix
 from generation.encodings.multilabel import check_window
 from generation.errors import GenerationError
 from generation.models.io import ModelIO
@@ -43,9 +49,12 @@ class BiaxialConfig(EncodingConfig):
     low: int = 24  # lowest MIDI pitch (Johnson: 24)
     high: int = 101  # highest MIDI pitch (Johnson: 101, 78 pitches)
     beat_bits: int = 4  # binary digits of the position in the bar (4: 16 steps, a 4/4 bar of 16ths)
+    roll: str = "quantized"  # "quantized" (onsets and ends rounded to the grid) or "sampled" (as multilabel)
 
     def __post_init__(self) -> None:
         check_window(self.low, self.high)
+        if self.roll not in ("quantized", "sampled"):
+            raise ValueError(f"roll must be 'quantized' or 'sampled', got {self.roll!r}")
         if not self.step > 0:
             raise ValueError(f"step must be positive quarter notes, got {self.step}")
         if not 1 <= int(self.beat_bits) <= 8:
@@ -74,9 +83,11 @@ def note_inputs(previous: np.ndarray, positions: np.ndarray, low: int, beat_bits
 class Biaxial(Encoding):
     kind = "biaxial"
     summary = "Johnson's biaxial note inputs per step and pitch, targets play and articulate"
-    fidelity = "lossless on the grid within the pitch window (after quantization and octave folding)"
+    fidelity = ("lossless on the grid within the pitch window (after quantization and octave folding); with "
+                "roll=sampled, lossy as multilabel")
     config_class = BiaxialConfig
-    option_fields: ClassVar[dict[str, str]] = {"step": "step", "pitch_range": "low", "beat_bits": "beat_bits"}
+    option_fields: ClassVar[dict[str, str]] = {"step": "step", "pitch_range": "low", "beat_bits": "beat_bits",
+                                               "roll": "roll"}
 
     @property
     def n_pitches(self) -> int:
@@ -90,26 +101,51 @@ class Biaxial(Encoding):
         return self.config.low, self.config.high
 
     def declared_preprocess(self) -> PreprocessConfig:
+        if self.config.roll == "sampled":
+            return PreprocessConfig(fold=True, fold_range=self.pitch_window())
         return PreprocessConfig(fold=True, fold_range=self.pitch_window(), quantize=self.config.step)
 
     def describe(self) -> str:
+        roll = ", play roll sampled at step onsets" if self.config.roll == "sampled" else ""
         return (f"step {self.config.step:g} quarter notes, pitches {self.config.low}-{self.config.high}, "
-                f"{self.n_features} features")
+                f"{self.n_features} features{roll}")
+
+    def _sampled(self, start: np.ndarray, end: np.ndarray, column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Play and articulate (T, P) of the "sampled" roll: a note plays at the steps whose onset it covers and
+        articulates at the first of them."""
+        step = self.config.step
+        steps = grid_length(float(end.max()) if end.size else 0.0, step)
+        times = np.arange(steps) * step
+        sounding = sounding_matrix(start, end, times)  # (T, N)
+        first = sounding & ~np.vstack([np.zeros((1, len(start)), bool), sounding[:-1]])
+        play = np.zeros((steps, self.n_pitches), dtype=bool)
+        articulate = np.zeros_like(play)
+        for pitch in np.unique(column):
+            chosen = column == pitch
+            play[:, pitch] = sounding[:, chosen].any(axis=1)
+            articulate[:, pitch] = first[:, chosen].any(axis=1)
+        return play, articulate
 
     def encode(self, item: Piece) -> np.ndarray:
         notes = item.pitched()
         inside = (notes.pitch >= self.config.low) & (notes.pitch <= self.config.high)
         column = notes.pitch[inside].astype(np.int64) - self.config.low
-        first = onset_steps(notes.start[inside], self.config.step)
-        stop = np.maximum(onset_steps(notes.end[inside], self.config.step), first + 1)
-        steps = int(stop.max()) if stop.size else 0
         n_pitches = self.n_pitches
-        delta = np.zeros((steps + 1, n_pitches), dtype=np.int32)
-        np.add.at(delta, (first, column), 1)
-        np.add.at(delta, (stop, column), -1)
-        out = np.zeros((steps, 2 * n_pitches + 1), dtype=np.int16)
-        out[:, :n_pitches] = np.cumsum(delta, axis=0)[:steps] > 0
-        out[first, n_pitches + column] = 1
+        if self.config.roll == "sampled":
+            play, articulate = self._sampled(notes.start[inside], notes.end[inside], column)
+            steps = len(play)
+            out = np.zeros((steps, 2 * n_pitches + 1), dtype=np.int16)
+            out[:, :n_pitches], out[:, n_pitches:2 * n_pitches] = play, articulate
+        else:
+            first = onset_steps(notes.start[inside], self.config.step)
+            stop = np.maximum(onset_steps(notes.end[inside], self.config.step), first + 1)
+            steps = int(stop.max()) if stop.size else 0
+            delta = np.zeros((steps + 1, n_pitches), dtype=np.int32)
+            np.add.at(delta, (first, column), 1)
+            np.add.at(delta, (stop, column), -1)
+            out = np.zeros((steps, 2 * n_pitches + 1), dtype=np.int16)
+            out[:, :n_pitches] = np.cumsum(delta, axis=0)[:steps] > 0
+            out[first, n_pitches + column] = 1
         times = np.arange(steps) * self.config.step
         bars = item.bar_starts(until=steps * self.config.step + self.config.step)
         if bars.size:

@@ -10,7 +10,8 @@ the next step's [play, articulate] of each note.
   true values in training (teacher forcing), the values just sampled when sampling.
 - Outputs: sigmoid play and articulate per note. The loss is the NLL of the whole next frame under this
   chain: sum over notes of the play term plus the articulate term where the note is played (articulation
-  is masked where not played), averaged over frames, in nats. Padding frames (negative targets) are skipped.
+  is masked where not played), averaged over frames, in nats; it is also the ``frame_nll`` the model reports.
+  Padding frames (negative targets) are skipped.
 """
 
 from __future__ import annotations
@@ -70,11 +71,17 @@ class BiaxialHead(nn.Module):
         return stats
 
     def summarize(self, totals: dict[str, float]) -> dict[str, float]:
+        """``frame_nll`` = NLL of the whole frame ([play, articulate] of every note, nats per frame: the proper
+        likelihood of the chain, and an upper bound on the NLL of the play roll alone); ``play_nll`` = the play
+        terms only (each conditioned on the lower notes' articulation too, so not a likelihood of the roll);
+        ``frame_accuracy`` = expected TP / (TP + FP + FN) of the play roll."""
         metrics = summarize_frames(totals)
         count, n = totals["articulate_count"], totals["n_frames"]
+        metrics["play_nll"] = metrics["frame_nll"]
+        metrics["frame_nll"] = (totals["nll_sum"] + totals["articulate_nll_sum"]) / n if n else math.nan
         metrics["articulate_accuracy"] = totals["articulate_correct"] / count if count else math.nan
         metrics["accuracy"] = metrics["frame_accuracy"]
-        metrics["loss"] = (totals["nll_sum"] + totals["articulate_nll_sum"]) / n if n else math.nan
+        metrics["loss"] = metrics["frame_nll"]
         return metrics
 
 

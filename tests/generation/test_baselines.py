@@ -113,3 +113,21 @@ def test_markov_cli_trains_on_a_plain_folder_of_midi(tmp_path: Path, capsys: pyt
     assert main(["markov", "--corpus", str(folder), "--out", str(tmp_path / "out"), "--n", "2", "--beats", "4"]) == 0
     assert "trained on 8 files" in capsys.readouterr().out  # the train split of 10 pieces, by piece (seed 0)
     assert len(list((tmp_path / "out").glob("markov_*.mid"))) == 2
+
+
+def test_markov_frame_scores_by_hand() -> None:
+    """Training frames alternate key 0 / key 1: after {0} the chain saw {1} twice (c = 2, t = 1, lam = 2/3).
+    With key probabilities 1/2 the Bernoulli gives any 2-key frame 1/4, so P({1} | {0}) = 2/3 + 1/3 * 1/4."""
+    import math
+
+    from generation.baselines import markov_frame_scores
+
+    train = [np.array([[1, 0], [0, 1], [1, 0], [0, 1]])]
+    scores = markov_frame_scores(train, [np.array([[1, 0], [0, 1]])], np.array([0.5, 0.5]))
+    assert scores.n_frames == 1 and scores.states == 2
+    assert scores.frame_nll == pytest.approx(-math.log(2 / 3 + 1 / 12))
+    # key marginals: 1/3 * 1/2 + 2/3 * [0, 1] = [1/6, 5/6]; TP 5/6, FP 1/6, FN 1/6
+    assert scores.frame_accuracy == pytest.approx(5 / 7)
+    unseen = markov_frame_scores(train, [np.array([[1, 1], [1, 1]])], np.array([0.5, 0.5]))
+    assert unseen.frame_nll == pytest.approx(2 * math.log(2))  # never a predecessor: the Bernoulli alone
+    assert math.isnan(markov_frame_scores(train, [np.array([[1, 0]])], np.array([0.5, 0.5])).frame_nll)

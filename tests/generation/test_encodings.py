@@ -149,6 +149,21 @@ def test_biaxial_state_matrix_and_bar_positions() -> None:
     assert _notes(encoding.decode(array)) == _notes(piece)  # the re-struck C stays two notes
 
 
+def test_biaxial_sampled_roll_is_the_multilabel_roll_with_onsets() -> None:
+    # an eighth at 1.5 sounds at no quarter-note onset; 62 re-struck at 2 articulates again; 64 held 0-3
+    piece = _piece([(60, 0, 1), (62, 1, 2), (62, 2, 3), (64, 0, 3), (65, 1.5, 2), (67, 0.5, 2)])
+    sampled = make_encoding("biaxial", step=1.0, pitch_range=(60, 71), roll="sampled")
+    array = sampled.encode(piece)
+    roll = make_encoding("multilabel", step=1.0, pitch_range=(60, 71)).encode(piece)
+    np.testing.assert_array_equal(array[:, :12], roll)
+    assert [np.flatnonzero(row).tolist() for row in array[:, 12:24]] == [[0, 4], [2, 7], [2]]
+    assert _notes(sampled.decode(array)) == [(60, 0, 1), (62, 1, 2), (62, 2, 3), (64, 0, 3), (67, 1, 2)]
+    assert sampled.declared_preprocess().quantize is None  # the piece is sampled as it is
+    assert make_encoding("biaxial", step=1.0).declared_preprocess().quantize == 1.0
+    with pytest.raises(GenerationError, match="roll must be"):
+        make_encoding("biaxial", roll="nearest")
+
+
 def test_biaxial_note_inputs_by_hand() -> None:
     previous = np.zeros((1, 12, 2), dtype=np.int16)
     previous[0, 0] = [1, 1]  # C played and articulated at the previous step

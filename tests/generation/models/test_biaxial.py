@@ -52,7 +52,8 @@ def test_loss_is_the_frame_nll_with_articulation_masked_where_not_played():
     noisy[..., 1] = torch.where(noisy[..., 0] == 0, torch.ones_like(noisy[..., 1]), noisy[..., 1])
     assert model.loss(model(inputs, targets=noisy), noisy).item() == pytest.approx(expected)
     metrics = model.summarize({k: v.item() for k, v in model.stats(model(inputs, targets=targets), targets).items()})
-    assert metrics["frame_nll"] == pytest.approx(6 * math.log(2))  # the play roll alone: P ln 2
+    assert metrics["play_nll"] == pytest.approx(6 * math.log(2))  # the play terms alone: P ln 2
+    assert metrics["frame_nll"] == pytest.approx(expected) == metrics["loss"]  # the whole frame, articulation too
 
 
 def test_sampled_frames_score_under_teacher_forcing_as_the_sampler_said():
