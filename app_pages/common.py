@@ -32,10 +32,10 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.auth import LoginThrottle, make_token, session_key, verify_token
+from tunelab.settings import ENV_ADMIN_PASSWORD as ENV_PASSWORD
+from tunelab.settings import ENV_SESSION_SECRET
 
 ADMIN_FLAG = "tl_admin"  # session_state key: True once the researcher password was given in this session
-ENV_PASSWORD = "TUNELAB_ADMIN_PASSWORD"
-ENV_SESSION_SECRET = "TUNELAB_SESSION_SECRET"
 COOKIE = "tunelab_researcher"
 TOKEN_SECONDS = 8 * 3600
 GOTO_RESEARCHER = "tl_goto_researcher"  # session_state key: the router opens the Studies page once

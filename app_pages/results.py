@@ -2,7 +2,7 @@
 accuracy, per-participant table, CSV/JSON export. Statistics: :func:`studies.results.study_statistics`, the
 same function ``python -m studies report`` uses (attention-check exclusions, completed-only and too-fast
 filters); figures: :func:`studies.report.figures` (the same ones as the HTML report). Every CSV download is
-formula-escaped (:mod:`studies.csv_safe`)."""
+formula-escaped (:mod:`tunelab.csv_safe`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import streamlit as st
 
 from app_pages.common import db, require_admin
 from studies import engine
-from studies.csv_safe import csv_text
 from studies.errors import StudyError
 from studies.report import quality_text
 from studies.results import attention_frame, participants_frame, responses_frame, study_statistics
+from tunelab.csv_safe import csv_text
 
 
 def _filters(code: str) -> dict[str, bool]:

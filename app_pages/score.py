@@ -171,7 +171,7 @@ def _run(uploads: dict[str, bytes], set_name: str, folder: str, split: str | Non
 
 def _downloads(result: dict[str, Any]) -> None:
     from evaluation.report import to_jsonable, write_features_csv
-    from studies.csv_safe import escape_csv_text
+    from tunelab.csv_safe import escape_csv_text
 
     summary_json = json.dumps(to_jsonable(result["summary"]), indent=2, allow_nan=False)
     with tempfile.TemporaryDirectory() as tmp:

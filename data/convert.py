@@ -141,6 +141,23 @@ class WriteError(Exception):
     """music21 could not write the score even after the repairs (message: the error and repairs tried)."""
 
 
+def remove_grace_notes(score: Any) -> int:
+    """Remove grace notes (notes of zero written length, e.g. ABC's ``{a}``) in place; return the count.
+
+    music21's MIDI writer gives a grace note a length of its own, which can be many beats long (a ``{a}`` in
+    Ryan's Mammoth's AcaciaReel was written as a 16-quarter note), so the MIDI would hold notes the score does
+    not. The corpus leaves them out, as the project's ABC reader (:mod:`generation.abc`) does.
+    """
+    n = 0
+    for note in list(score.recurse().notes):
+        if note.duration.isGrace or float(note.duration.quarterLength) <= 0.0:
+            site = note.activeSite
+            if site is not None:
+                site.remove(note)
+                n += 1
+    return n
+
+
 def _expand(score: Any) -> Any:
     """``score`` with its repeats written out (music21's ``expandRepeats``), as music21's MIDI writer
     plays it; a score without measures is returned as it is."""
@@ -263,10 +280,13 @@ def convert_piece(src: PieceSource, out_dir: str | Path) -> PieceResult:
             return PieceResult(src.id, src.source, False, reason="the score has no notes, so its MIDI would be empty")
         title = src.title or _score_title(score) or src.id
         midi_path = out / f"{src.id}.mid"
+        graces = remove_grace_notes(score)
         try:
             repairs = write_score_midi(score, midi_path)
         except WriteError as exc:
             return PieceResult(src.id, src.source, False, title=title, reason=str(exc))
+        if graces:
+            repairs = (*repairs, f"left out {graces} grace note(s): music21 would write each as a long note")
     abc_name = None
     if src.text is not None:
         abc_name = f"{src.id}.abc"

@@ -20,7 +20,8 @@ from .errors import DataError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
-BUILDER_VERSION = 3  # bump when the conversion output changes, so existing builds are redone (3: exact bar lines)
+BUILDER_VERSION = 4  # bump when the conversion output changes, so existing builds are redone (3: exact bar lines,
+#                      4: no grace notes)
 SPLITS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from tunelab.csv_safe import escape_cell
+
 __all__ = [
     "figures",
     "to_jsonable",
@@ -98,7 +100,7 @@ def write_features_csv(path: str | Path, rows_by_set: dict[str, Sequence[dict[st
                     name, index = column.rsplit("_", 1)
                     array = row.get(name)
                     flat.append(_cell(float(array[int(index)])) if isinstance(array, np.ndarray) else "")
-                writer.writerow([set_name, row["path"], *values, *flat])
+                writer.writerow([escape_cell(set_name), escape_cell(row["path"]), *values, *flat])
     return path
 
 
@@ -110,7 +112,7 @@ def write_errors_csv(path: str | Path, errors_by_set: dict[str, Sequence[tuple[s
         writer.writerow(["set", "file", "reason"])
         for set_name, errors in errors_by_set.items():
             for file, reason in errors:
-                writer.writerow([set_name, file, reason])
+                writer.writerow([escape_cell(set_name), escape_cell(file), escape_cell(reason)])
     return path
 
 

@@ -3,7 +3,7 @@
 Built so a participant cannot game them (see :mod:`studies.engine`): trial lists mix a per-study secret kept
 in the database into the study file's seed (reproducible from the stored state, unpredictable from the
 file), full playback is timed on the server clock, consent is stored per participant, CSV exports are
-formula-escaped (:mod:`studies.csv_safe`), and ``python -m studies cues`` checks that the sets do not differ
+formula-escaped (:mod:`tunelab.csv_safe`), and ``python -m studies cues`` checks that the sets do not differ
 in tempo, velocity, instrument, register, note density or length (:mod:`studies.cues`, normalisation in
 :mod:`studies.normalise`).
 """

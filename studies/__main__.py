@@ -1,4 +1,4 @@
-"""``python -m studies VERB``: create | cues | list | open | close | export | report | stats.
+"""``python -m studies VERB``: create | create-from | cues | list | open | close | export | report | stats.
 
 Bad input (study files, codes, CSVs) prints one line ``error: ...`` on stderr and exits with status 2.
 """
@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from studies import cli_stats
-from studies.csv_safe import write_csv
 from studies.errors import StudyError
+from tunelab.csv_safe import write_csv
 
 DB_HELP = (
     "SQLAlchemy database URL, e.g. sqlite:///data/studies.db or "
@@ -117,6 +117,39 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named_folder(text: str) -> tuple[str, Path]:
+    name, sep, folder = text.partition("=")
+    if not sep or not name.strip() or not folder.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=DIR (e.g. lstm=runs/lstm/samples)")
+    return name.strip(), Path(folder.strip())
+
+
+def _cmd_create_from(args: argparse.Namespace) -> int:
+    from studies.create_from import StudyDefaults, write_matched_study
+
+    computer = dict(args.computer)
+    if len(computer) != len(args.computer):
+        raise StudyError("each --computer NAME must be given once")
+    defaults = StudyDefaults(clip_seconds=args.clip_seconds, program=args.program, mean_velocity=args.velocity,
+                             tempo_bpm=args.tempo, test_type=args.test_type, trials_per_participant=args.trials,
+                             attention_checks=args.attention_checks, seed=args.seed, soundfont=args.soundfont)
+    study = write_matched_study(args.human, computer, args.title, args.out, per_set=args.per_set,
+                                defaults=defaults)
+    for path, reason in study.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(f"listener cues of the chosen clips (human vs computer):\n{study.cue_table}", file=sys.stderr)
+    for text in study.warnings:
+        print(f"warning: {text}", file=sys.stderr)
+    counts = ", ".join(f"{name} {len(files)}" for name, files in study.chosen.items())
+    if args.json:
+        print(json.dumps({"study": str(study.path), "chosen": {k: [str(p) for p in v] for k, v in
+                                                                study.chosen.items()},
+                          "skipped": [[str(p), r] for p, r in study.skipped], "warnings": study.warnings}))
+    else:
+        print(f"wrote {study.path} ({counts} clips); create it with: python -m studies create {study.path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every verb."""
     parser = argparse.ArgumentParser(
@@ -159,6 +192,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print {code, link} as JSON")
     p.set_defaults(func=_cmd_create)
+
+    p = sub.add_parser(
+        "create-from",
+        help="write a matched study file from a human folder and model sample folders",
+        description="Measure every MIDI file of the human folder and of each computer folder as it will be "
+        "heard (one instrument, velocity scale and tempo for all), choose the same number of clips from every "
+        "set by nearest-neighbour matching on the remaining listener cues (register, note density, music "
+        "length), copy them into OUT's folder (<stem>_stimuli/<set>/) and write a study file that `create` "
+        "takes as it is. Prints the cue table of the chosen clips and a warning for any cue that still "
+        "separates the sets.",
+    )
+    p.add_argument("--human", type=Path, required=True, metavar="DIR", help="folder of human-composed MIDI")
+    p.add_argument("--computer", type=_named_folder, action="append", required=True, metavar="NAME=DIR",
+                   help="a model's sample folder; repeat for several models")
+    p.add_argument("--title", required=True, help="the study's title, shown to participants")
+    p.add_argument("--out", type=Path, required=True, metavar="STUDY.toml", help="the study file to write")
+    p.add_argument("--per-set", type=int, default=None, metavar="N",
+                   help="clips per set (default: as many as the smallest set allows)")
+    p.add_argument("--clip-seconds", type=float, default=15.0, help="clip length in seconds (default: 15)")
+    p.add_argument("--program", type=int, default=0,
+                   help="General MIDI program (0-based) every clip is played with (default: 0, piano)")
+    p.add_argument("--velocity", type=int, default=80, help="mean velocity of every clip (default: 80)")
+    p.add_argument("--tempo", type=float, default=100.0, help="tempo of every MIDI clip in BPM (default: 100)")
+    p.add_argument("--test-type", choices=("turing", "ab-preference", "rating"), default="turing",
+                   help="kind of test (default: turing)")
+    p.add_argument("--trials", type=int, default=None, metavar="N",
+                   help="trials per participant (default: every clip once for turing, capped at 40)")
+    p.add_argument("--attention-checks", type=int, default=0, help="attention-check trials (default: 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the study file (a per-study secret is added at creation; default: 0)")
+    p.add_argument("--soundfont", type=Path, default=None, help="soundfont (.sf2) for every clip (default: "
+                   "TimGM6mb)")
+    p.add_argument("--json", action="store_true", help="print the study file, chosen clips and warnings as JSON")
+    p.set_defaults(func=_cmd_create_from)
 
     p = sub.add_parser(
         "cues",

@@ -3,7 +3,7 @@
 ``figures(stats)`` builds the plotly figures from the output of :func:`studies.stats.turing_statistics`
 (the Streamlit results page shows the same ones); ``write_report`` writes ``report.html`` (plotly.js inlined
 once: the file opens offline), ``stats.json`` and ``responses.csv`` (formula-escaped:
-:mod:`studies.csv_safe`) into one folder.
+:mod:`tunelab.csv_safe`) into one folder.
 ``preference_figures`` / ``rating_figures`` and ``write_other_report`` do the same for ab-preference and
 rating studies (:func:`studies.stats.preference_statistics`, :func:`studies.stats.rating_statistics`).
 """
@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from studies.csv_safe import write_csv
+from tunelab.csv_safe import write_csv
 
 METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "specificity", "f1", "balanced_accuracy",
                             "d_prime", "criterion")

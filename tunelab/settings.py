@@ -8,6 +8,10 @@ Environment variables (each optional):
   ``<data dir>/studies.db``).
 - ``TUNELAB_MEDIA_DIR``: folder of rendered study clips (default: ``<data dir>/studies_media``). The CLI and
   the app both read it.
+- ``TUNELAB_ADMIN_PASSWORD``: the researcher password of the app (or ``admin_password`` in
+  ``.streamlit/secrets.toml``); unset, the researcher pages stay closed.
+- ``TUNELAB_SESSION_SECRET``: signs the app's researcher session cookies; unset, a random secret per server
+  process (a restart logs researchers out; several server processes need the same value).
 
 Exit status of every ``python -m PACKAGE`` command: ``EXIT_OK`` (0) when the work was done (inputs that were
 skipped are reported), ``EXIT_BAD_INPUT`` (2) for bad input or when nothing usable was given, with
@@ -24,6 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV_DATA_DIR = "TUNELAB_DATA_DIR"
 ENV_STUDIES_DB = "TUNELAB_STUDIES_DB"
 ENV_MEDIA_DIR = "TUNELAB_MEDIA_DIR"
+ENV_ADMIN_PASSWORD = "TUNELAB_ADMIN_PASSWORD"
+ENV_SESSION_SECRET = "TUNELAB_SESSION_SECRET"
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

@@ -152,3 +152,14 @@ def test_music21_parse_cache_is_kept_out_of_tmp(tmp_path, monkeypatch) -> None:
     build._convert_all([object(), object()], tmp_path / "staging", jobs=1, desc="test")
     assert seen == [str(tmp_path / "cache")] * 2  # music21 writes its cache there while converting
     assert environment.Environment()["directoryScratch"] == before  # and the user's setting comes back
+
+
+def test_grace_notes_are_left_out_not_written_as_long_notes(tmp_path):
+    from evaluation import read_midi
+
+    text = "X:1\nT:Grace\nM:4/4\nL:1/4\nK:C\nC{a}DEF|GABc|\n"
+    res = convert_piece(PieceSource("grace", "toy.abc#X:1", "toy.abc", text, "Grace"), tmp_path)
+    assert res.ok and res.repairs == ("left out 1 grace note(s): music21 would write each as a long note",)
+    piece = read_midi(tmp_path / "grace.mid")
+    assert piece.pitch.tolist() == [60, 62, 64, 65, 67, 69, 71, 72]  # no A5 (81)
+    assert piece.end.max() == 8.0

@@ -133,3 +133,16 @@ def test_figures_work_from_reloaded_json(written) -> None:
     assert list(boxes.data[0].median) == [12.5, 22.0]
     alone = figures({"sets": {"reference": reloaded["sets"]["reference"]}, "ranking": []})
     assert "ranking" not in alone and "pitch_class_histograms" in alone
+
+
+def test_file_names_that_look_like_formulas_are_escaped_in_both_csvs(tmp_path: Path) -> None:
+    from evaluation.report import write_errors_csv, write_features_csv
+
+    row = {**_row(0, 10.0, 0), "path": "=HYPERLINK(\"http://x\")/a.mid"}
+    write_features_csv(tmp_path / "features.csv", {"@set": [row]})
+    write_errors_csv(tmp_path / "errors.csv", {"lstm": [("+cmd.mid", "-not a MIDI file")]})
+    with (tmp_path / "features.csv").open(newline="") as handle:
+        first = list(csv.reader(handle))[1]
+    assert first[:2] == ["'@set", "'=HYPERLINK(\"http://x\")/a.mid"]
+    with (tmp_path / "errors.csv").open(newline="") as handle:
+        assert list(csv.reader(handle))[1] == ["lstm", "'+cmd.mid", "'-not a MIDI file"]

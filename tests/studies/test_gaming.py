@@ -14,8 +14,8 @@ from studies import engine as E
 from studies import results as R
 from studies import storage
 from studies.__main__ import main
-from studies.csv_safe import escape_cell, escape_csv_text, safe_frame
 from studies.errors import StudyError
+from tunelab.csv_safe import escape_cell, escape_csv_text, safe_frame
 
 MANY = {"bach": ("human", "chorale", 20), "lstm": ("computer", "chorale", 20)}
 SETS = {"bach": ("human", "chorale", 4), "lstm": ("computer", "chorale", 4)}

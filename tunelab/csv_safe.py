@@ -3,7 +3,8 @@
 A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula by
 Excel, LibreOffice and Google Sheets (OWASP, "CSV Injection"); a participant id such as ``=HYPERLINK(...)``
 would then run on the researcher's machine. Every CSV of ``studies`` and of the app is written through this
-module: such text cells get a leading apostrophe (``'=HYPERLINK(...)``), which spreadsheets show as text.
+module (and ``evaluation``'s features.csv and errors.csv too):
+such text cells get a leading apostrophe (``'=HYPERLINK(...)``), which spreadsheets show as text.
 Numbers are left alone, in number columns and as number-looking text alike (``-12``, ``+3.5e-2``): they
 cannot be formulas, and negative values must stay numbers.
 """
@@ -14,9 +15,10 @@ import csv
 import io
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -31,6 +33,8 @@ def escape_cell(value: Any) -> Any:
 
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with every text cell (and column name) escaped by :func:`escape_cell`."""
+    import pandas as pd  # noqa: PLC0415
+
     out = df.copy()
     for col in out.columns:
         if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
