@@ -263,6 +263,7 @@ def _ranking_section(results: dict[str, Any]) -> str:
     for corpus, variants in _groups(results["records"]).items():
         parts.append(f"<h3>{_e(corpus)}: every trained variant against the human test split</h3>")
         parts.append(_variant_table(variants, columns))
+        parts.extend(_ranking_html(e) for e in results.get("rankings", []) if e["corpus"] == corpus)
     return "".join(parts)
 
 
@@ -293,15 +294,13 @@ def _section(results: dict[str, Any]) -> str:
                 parts.append(_benchmark(variants))
             if "grid" in figures:
                 parts.append(_grid(results))
+            parts.extend(_ranking_html(e) for e in results.get("rankings", []) if e["corpus"] == corpus)
             if "loss_curves" in figures:
                 parts.append(_loss_curves(corpus, variants))
             if "seconds_per_epoch" in figures:
                 parts.append(_seconds(corpus, variants))
             if "activations" in figures:
                 parts.append(_activations([r for records in variants.values() for r in records]))
-    for entry in results.get("rankings", []):
-        parts.append(f"<h4>{_e(entry['corpus'])}</h4>" if results["kind"] == "ranking" else "")
-        parts.append(_ranking_html(entry))
     parts.extend(f"<p class='note'>{_e(note)}</p>" for note in results.get("notes", []))
     parts.append("</section>")
     return "".join(parts)
