@@ -184,8 +184,13 @@ def record_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _train(spec: RunSpec) -> None:
+    """Train the run, or leave a finished run with the same settings alone, or continue one whose settings
+    differ only in how long it may run (``generation.train.RESUMABLE_CHANGES``: more epochs, a longer budget)."""
+    from dataclasses import fields  # noqa: PLC0415
+
     from generation.config import TrainConfig, load_config  # noqa: PLC0415
     from generation.runs import read_run_info, train_from_corpus  # noqa: PLC0415
+    from generation.train import RESUMABLE_CHANGES  # noqa: PLC0415
 
     config = TrainConfig.from_dict(spec.train)
     saved = None
@@ -194,11 +199,13 @@ def _train(spec: RunSpec) -> None:
             saved = load_config(spec.run_dir / "config.toml")
         except GenerationError:
             saved = None
-    same = saved == config and read_run_info(spec.run_dir).get("corpus") == str(Path(spec.corpus).resolve()) \
-        and read_run_info(spec.run_dir).get("limit") == spec.limit
-    if same and (spec.run_dir / "done.json").is_file() and (spec.run_dir / "best.pt").is_file():
+    info = read_run_info(spec.run_dir)
+    same_data = info.get("corpus") == str(Path(spec.corpus).resolve()) and info.get("limit") == spec.limit
+    differ = {f.name for f in fields(TrainConfig)} if saved is None else \
+        {f.name for f in fields(TrainConfig) if getattr(saved, f.name) != getattr(config, f.name)}
+    if same_data and not differ and (spec.run_dir / "done.json").is_file() and (spec.run_dir / "best.pt").is_file():
         return
-    resume = same and (spec.run_dir / "last.pt").is_file()
+    resume = same_data and differ <= set(RESUMABLE_CHANGES) and (spec.run_dir / "last.pt").is_file()
     if not resume and spec.run_dir.exists():
         shutil.rmtree(spec.run_dir)
     train_from_corpus(spec.corpus, config, spec.run_dir, resume=resume, cache_dir=spec.cache_dir, limit=spec.limit,

@@ -145,3 +145,33 @@ def test_parallel_workers_give_the_numbers_of_one_process(setup: dict[str, Path]
     serial = {r["variant"]: r["metrics"] for r in first.records if r["seed"] == 0}
     for record in parallel.records:
         assert record["metrics"]["val_loss"] == pytest.approx(serial[record["variant"]]["val_loss"], rel=1e-5)
+
+
+def test_more_epochs_continue_the_finished_runs_instead_of_starting_again(setup: dict[str, Path], first,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import generation.runs
+
+    calls = []
+    real = generation.runs.train_from_corpus
+
+    def continued(*args: object, **kwargs: object):
+        calls.append(kwargs["resume"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generation.runs, "train_from_corpus", continued)
+
+    out = setup["root"] / "longer"
+    shutil.copytree(setup["root"] / "out", out)
+    longer = setup["root"] / "experiments-longer"
+    longer.mkdir()
+    text = (setup["experiments"] / "cycle.toml").read_text(encoding="utf-8").replace("epochs = 25", "epochs = 27")
+    (longer / "cycle.toml").write_text(text, encoding="utf-8")
+    result = run_experiment("cycle", "quick", out_dir=out, seeds=1, experiments_dir=longer, cache_dir=setup["cache"],
+                            data_dir=setup["root"], progress=False)
+    for record in result.records:
+        assert record["metrics"]["epochs_run"] == 27
+        before = next(r for r in first.records if r["variant"] == record["variant"] and r["seed"] == 0)
+        assert record["curves"][:25] == before["curves"]  # the first 25 epochs are the ones trained before
+    assert calls == [True, True]
