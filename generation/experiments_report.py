@@ -81,6 +81,9 @@ def _cell(values: list[float]) -> str:
     mean, half, n = mean_ci(values)
     if n == 0:
         return "-"
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if len(set(finite)) == 1 and float(finite[0]).is_integer():  # a count every seed shares (epochs, samples)
+        return f"{int(finite[0])} ({n})"
     return _number(mean) + (f" ± {_number(half)}" if half is not None else "") + f" ({n})"
 
 

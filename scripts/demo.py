@@ -258,7 +258,7 @@ def summary_text(code: str, port: int, run_dir: Path, report_dir: Path) -> str:
     """What the demo produced, for a newcomer (also written to ``run_dir/summary.txt``)."""
     _, where = admin_password(run_dir)
     lines = ["What the demo made:",
-             f"- an LSTM trained on {_trained_summary(run_dir / 'lstm')}",
+             f"- an LSTM trained on the training chorales: {_trained_summary(run_dir / 'lstm')}",
              f"- {N_SAMPLES} pieces sampled from it ({run_dir / 'lstm-samples'}) and {N_SAMPLES} from a Markov chord "
              f"chain ({run_dir / 'markov'})",
              f"- both sets scored against the held-out chorales ({report_dir / 'report.html'}), closest first:",
