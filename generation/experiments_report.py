@@ -110,22 +110,32 @@ def _variant_table(variants: dict[str, list[dict[str, Any]]], columns: list[str]
 
 
 def _ranking_html(entry: dict[str, Any]) -> str:
+    """The ranking as an ordered list; a variant the seeds cannot separate from the one above is marked, and
+    a sentence says how many adjacent pairs are not separable."""
     ranking = entry["ranking"]
     better = "higher" if ranking["higher_is_better"] else "lower"
     label = entry.get("label") or LABELS.get(entry["metric"], entry["metric"])
-    items = []
+    tied = {tuple(pair) for pair in ranking["not_separable"]}
+    items, previous = [], None
     for variant in ranking["variants"]:
         interval = (f" [{_number(variant['ci_low'])}, {_number(variant['ci_high'])}]"
                     if variant["ci_low"] is not None else " (one seed: no interval)")
+        mark = (" <span class='note'>&asymp; not separable from the one above</span>"
+                if previous is not None and (previous, variant["name"]) in tied else "")
         items.append(f"<li>{_e(variant['name'])}: {_number(variant['mean'])}{interval}, {variant['n']} "
-                     f"seed{'s' if variant['n'] != 1 else ''}</li>")
-    sentences = ranking["sentences"]
+                     f"seed{'s' if variant['n'] != 1 else ''}{mark}</li>")
+        previous = variant["name"]
+    pairs = max(0, len(ranking["variants"]) - 1)
+    test = f"Welch t-test over seeds, Holm-adjusted over all pairs, alpha {ranking['alpha']:g}"
     if ranking["variants"] and max(v["n"] for v in ranking["variants"]) < 2:
-        sentences = ["One seed per variant: no interval, so no two variants can be told apart; the full size runs "
-                     "three seeds per variant."]
-    verdict = (" ".join(_e(s) for s in sentences) if sentences else
-               "Every adjacent pair of this ranking is separable (Welch t-test, Holm-adjusted, alpha "
-               f"{ranking['alpha']:g}).")
+        verdict = ("One seed per variant: no interval, so no two variants can be told apart; the full size runs three "
+                   "seeds per variant.")
+    elif not tied:
+        verdict = f"Every adjacent pair of this ranking is separable ({test})."
+    elif len(tied) == pairs:
+        verdict = f"No adjacent pair of this ranking is separable ({test}): the seeds do not support this order."
+    else:
+        verdict = f"{len(tied)} of {pairs} adjacent pairs are not separable ({test}), marked &asymp;."
     return (f"<p><b>Ranking on {_e(label)}</b> ({better} is better; mean and 95% t-interval over seeds):</p>"
             f"<ol>{''.join(items)}</ol><p class='note'>{verdict}</p>")
 
@@ -270,6 +280,13 @@ def _ranking_section(results: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _scope(results: dict[str, Any]) -> str:
+    if results["kind"] == "ranking":
+        experiments = sorted({r["variant"].split("/")[0] for r in results["records"]})
+        return f"{len(results['records'])} runs collected from {', '.join(experiments)}"
+    return f"{results['seeds']} seed(s) per variant"
+
+
 def _section(results: dict[str, Any]) -> str:
     anchor = _e(results["experiment"])
     minutes = results["wall_seconds"] / 60
@@ -278,7 +295,7 @@ def _section(results: dict[str, Any]) -> str:
     parts = [f"<section id='{anchor}'><h2>{_e(results['title'])}</h2>",
              f"<p>{_e(results['question'])}</p>" if results.get("question") else "",
              f"<p class='note'>Source: {_e(results['source'])}</p>" if results.get("source") else "",
-             f"<p class='note'>Size <b>{_e(results['size'])}</b>, {results['seeds']} seed(s) per variant"
+             f"<p class='note'>Size <b>{_e(results['size'])}</b>, {_scope(results)}"
              f"{limit}{'; corpora: ' + corpora if corpora else ''}. Wall time {minutes:.1f} min on "
              f"{_e(results['machine'])}. Command: <code>{_e(results['command'])}</code>.</p>"]
     failed = [r for r in results["records"] if r.get("error")]

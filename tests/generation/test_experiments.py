@@ -156,6 +156,9 @@ def test_the_report_has_a_section_per_experiment_in_order_with_intervals_and_one
     html = write_report(tmp_path).read_text(encoding="utf-8")
     assert html.index("Title first") < html.index("Title second")
     assert "0.500 ± 0.248 (3)" in html  # mean of 0.4, 0.5, 0.6 with t(0.975, 2) * 0.1 / sqrt(3)
-    assert "rnn and lstm are not separable on val_accuracy" in html  # rnn 0.503 ranks above lstm 0.500
+    ranking = html[html.index("<b>Ranking on validation accuracy"):]
+    assert ranking.index("<li>rnn: 0.503") < ranking.index("<li>lstm: 0.500")  # rnn 0.503 ranks above lstm 0.500
+    assert "3 seeds <span class='note'>&asymp; not separable from the one above</span></li>" in ranking
+    assert "No adjacent pair of this ranking is separable" in ranking
     assert html.count("Plotly.newPlot(") == 4  # loss curves and seconds per epoch, in each experiment
     assert html.count("plotly.js v") == 1  # the library once, inside the file
