@@ -59,8 +59,12 @@ def _print_result(result) -> None:  # noqa: ANN001 - an ExperimentResult
             interval = "" if variant["ci_low"] is None else f" [{variant['ci_low']:.3f}, {variant['ci_high']:.3f}]"
             shown = "-" if mean is None or not math.isfinite(mean) else f"{mean:.3f}"
             print(f"    {variant['rank']}. {variant['name']}: {shown}{interval} ({variant['n']} seeds)")
-        for sentence in ranking["sentences"]:
-            print(f"    {sentence}")
+        pairs = max(0, len(ranking["variants"]) - 1)
+        if len(ranking["sentences"]) <= 4:
+            for sentence in ranking["sentences"]:
+                print(f"    {sentence}")
+        else:
+            print(f"    {len(ranking['sentences'])} of {pairs} adjacent pairs are not separable (see the report)")
     print(f"  results: {result.results}\n  report:  {result.report}")
 
 

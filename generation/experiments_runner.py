@@ -30,7 +30,7 @@ from typing import Any
 
 from generation.errors import GenerationError
 from generation.experiments import EXPERIMENTS_DIR, Experiment, load_experiment
-from generation.experiments_run import Reference, RunSpec, build_reference, execute_run, human_reference
+from generation.experiments_run import RunSpec, build_reference, execute_run, human_reference
 
 __all__ = ["DEFAULT_OUT", "ExperimentResult", "machine_description", "rank_records", "resolve_corpus",
            "run_experiment"]
@@ -94,7 +94,7 @@ def resolve_corpus(name: str, build_limit: int | None, data_dir: Path, jobs: int
     return folder.name, folder
 
 
-def _activation_input(corpus: Path, encoding: str, limit: int | None, human: Reference, folder: Path) -> Path | None:
+def _activation_input(corpus: Path, encoding: str, limit: int | None, folder: Path) -> Path | None:
     """The piece an activation map reads: the first test tune (ABC encodings) or test piece."""
     from data import corpus_files  # noqa: PLC0415
     from generation.encodings import ENCODINGS  # noqa: PLC0415
@@ -133,8 +133,7 @@ def _specs(experiment: Experiment, size: str, seeds: int, root: Path, data_dir: 
             encoded = build_reference(prepared, references / f"{prepared.name}-test", tempo=sample.tempo)
             activation = None
             if "activations" in experiment.figures:
-                activation = _activation_input(corpus, config.encoding, settings.limit, human,
-                                               references / prepared.name)
+                activation = _activation_input(corpus, config.encoding, settings.limit, references / prepared.name)
             for index in range(seeds):
                 specs.append(RunSpec(
                     experiment=experiment.name, variant=variant.name, corpus_key=key, corpus=corpus, seed=index,
