@@ -189,8 +189,8 @@ def _train(spec: RunSpec) -> None:
     from dataclasses import fields  # noqa: PLC0415
 
     from generation.config import TrainConfig, load_config  # noqa: PLC0415
-    from generation.runs import read_run_info, train_from_corpus  # noqa: PLC0415
     from generation.train import RESUMABLE_CHANGES  # noqa: PLC0415
+    from generation.workflow import read_run_info, train_from_corpus  # noqa: PLC0415
 
     config = TrainConfig.from_dict(spec.train)
     saved = None
@@ -243,8 +243,7 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     """Train, evaluate, sample and score one run (module docstring); returns its record (also written to
     ``record.json``). A GenerationError (bad data for this variant) gives a record with an ``error``."""
     from generation.config import SampleConfig  # noqa: PLC0415
-    from generation.run_evaluation import evaluate_run  # noqa: PLC0415
-    from generation.run_sampling import sample_run  # noqa: PLC0415
+    from generation.workflow import evaluate_run, sample_run  # noqa: PLC0415
 
     if spec.threads:
         import torch  # noqa: PLC0415

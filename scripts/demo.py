@@ -79,7 +79,7 @@ def train_lstm(corpus: Path, run: Path, config: Any, progress: bool = True, thre
     """The demo's LSTM in ``run``: trained unless a finished run with the same settings is there."""
     from generation.config import load_config  # noqa: PLC0415
     from generation.device import resolve_device  # noqa: PLC0415
-    from generation.runs import train_from_corpus  # noqa: PLC0415
+    from generation.workflow import train_from_corpus  # noqa: PLC0415
 
     device = resolve_device(config.device)
     if device.type == "cpu" and threads:
@@ -111,7 +111,7 @@ def lstm_pieces(run: Path, out: Path, seed: int, settings: dict[str, Any] | None
     """Samples of the trained LSTM as MIDI in ``out`` (skipped when they were drawn with the same settings from
     the same checkpoint)."""
     from generation.config import SampleConfig  # noqa: PLC0415
-    from generation.run_sampling import sample_run  # noqa: PLC0415
+    from generation.workflow import sample_run  # noqa: PLC0415
 
     config = SampleConfig.from_dict({**SampleConfig().to_dict(), **DEMO_SAMPLES, **(settings or {}), "seed": seed},
                                     "demo samples")

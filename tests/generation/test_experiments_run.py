@@ -127,12 +127,12 @@ def test_results_csv_json_and_the_report_hold_the_runs_figures(first) -> None:
 
 
 def test_a_second_call_reuses_every_run(setup: dict[str, Path], first, monkeypatch: pytest.MonkeyPatch) -> None:
-    import generation.runs
+    import generation.workflow
 
     def trained_again(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(generation.runs, "train_from_corpus", trained_again)
+    monkeypatch.setattr(generation.workflow, "train_from_corpus", trained_again)
     again = run_experiment("cycle", "quick", out_dir=setup["root"] / "out", experiments_dir=setup["experiments"],
                            cache_dir=setup["cache"], data_dir=setup["root"], progress=False)
     assert [r["metrics"] for r in again.records] == [r["metrics"] for r in first.records]
@@ -152,16 +152,16 @@ def test_more_epochs_continue_the_finished_runs_instead_of_starting_again(setup:
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    import generation.runs
+    import generation.workflow
 
     calls = []
-    real = generation.runs.train_from_corpus
+    real = generation.workflow.train_from_corpus
 
     def continued(*args: object, **kwargs: object):
         calls.append(kwargs["resume"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(generation.runs, "train_from_corpus", continued)
+    monkeypatch.setattr(generation.workflow, "train_from_corpus", continued)
 
     out = setup["root"] / "longer"
     shutil.copytree(setup["root"] / "out", out)

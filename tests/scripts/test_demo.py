@@ -79,12 +79,11 @@ def test_demo_trains_samples_scores_and_makes_a_matched_study_then_reuses_everyt
 
     # nothing is trained, sampled, scored or rendered again: each of those steps fails if it is reached
     import generation.baselines
-    import generation.run_sampling
-    import generation.runs
+    import generation.workflow
     import studies.create_from
 
-    monkeypatch.setattr(generation.runs, "train_from_corpus", rebuilt)
-    monkeypatch.setattr(generation.run_sampling, "sample_run", rebuilt)
+    monkeypatch.setattr(generation.workflow, "train_from_corpus", rebuilt)
+    monkeypatch.setattr(generation.workflow, "sample_run", rebuilt)
     monkeypatch.setattr(generation.baselines, "generate_markov_set", rebuilt)
     monkeypatch.setattr(studies.create_from, "write_matched_study", rebuilt)
     monkeypatch.setattr(demo.subprocess, "run", rebuilt)
