@@ -19,6 +19,7 @@ from generation.cli_options import (
     preprocess_options,
 )
 from generation.errors import GenerationError
+from generation.experiments_cli import add_experiment_verb
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     markov.add_argument("--seed", type=int, default=0, help="seed of the sampler's numpy Generator (default: 0)")
     markov.set_defaults(handler=_markov)
     add_model_verbs(verbs, build_parser)
+    add_experiment_verb(verbs)
     return parser
 
 

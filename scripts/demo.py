@@ -1,67 +1,54 @@
-"""The main job (`make demo`): corpus → Markov baseline → scores → a 12-clip Turing study → the app.
+"""The main job (`make demo`): corpus -> a trained LSTM -> samples -> scores beside the Markov baseline -> a
+12-clip Turing study of human chorales vs the LSTM -> the app.
 
-Each step is skipped when its output already exists, so a second run only starts the app. Outputs:
-``data/bach-chorales/`` (corpus), ``runs/demo/`` (baseline pieces, study folders, study code, the study's
-listener-cue table ``study_cues.txt``), ``reports/demo/report.html`` (scores), the study in the default
-database ``data/studies.db``.
+Each step is skipped when its output already exists, so a second run only starts the app (in seconds).
+Outputs: ``data/bach-chorales/`` (corpus), ``runs/demo/lstm/`` (the trained model: checkpoints, metrics.csv,
+training.html), ``runs/demo/lstm-samples/`` and ``runs/demo/markov/`` (the generated pieces),
+``reports/demo/report.html`` (both sets scored against the held-out chorales, ranked), ``runs/demo/study/``
+(the study file and its clips, ``study_code.txt``, the listener-cue table ``study_cues.txt``), the study in the
+default database ``data/studies.db``, and ``runs/demo/summary.txt`` (what the demo produced, in words).
 
-The study's two sets sound alike apart from the music: every clip is played by one instrument at one tempo
-with one velocity scale (the ``[stimuli]`` table of its study file), and the 6 chorales and 6 Markov pieces
-are chosen from the chorales the baseline did not learn from (validation and test splits) and all sampled
-pieces by nearest-neighbour matching on register, note density and the other cues
-(:func:`studies.cues.match_sets`), so no cue separates the sets. The Markov chords-per-beat model has no
-passing notes, so its pieces are sparser than most chorales: only a corpus of some size (the full corpus of
-350 chorales gives 70 candidates) holds enough sparse chorales to match; with a small corpus the study is created
-anyway and the density warning printed.
+The model (``DEMO_MODEL``): a one-layer LSTM of 256 units over multi-label frames at eighth-note steps (the
+four voices' range, MIDI 36-84, every chorale transposed to C major or C minor), trained on the shifted
+sequence for at most a few minutes on 2 CPU cores (on a GPU when there is one), stopping early when the
+validation loss stops falling. On a CPU it trains with one torch thread (on 2 shared cores, two threads on
+matrices this small were up to 20x slower). Samples draw every key of each frame from the model's
+probabilities and continue the opening chord of a training chorale.
+
+The study's two sets sound alike apart from the music: one instrument, one tempo, one velocity scale for every
+clip, and the 6 chorales and 6 LSTM pieces are chosen by nearest-neighbour matching on the cues that remain
+(register, note density, length; :func:`studies.create_from.write_matched_study`), from the chorales the model
+did not learn from (validation and test splits) and all sampled pieces.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
+from typing import Any
 
 from tunelab import REPO_ROOT as REPO
 
 RUN_DIR = REPO / "runs" / "demo"
 REPORT_DIR = REPO / "reports" / "demo"
-STUDY_TOML = """\
-title = "Bach chorales: human or machine?"
-consent = "A tunelab demo. Your participant id, answers and clip plays are stored in a database on this computer."
-instructions = "Listen to each clip to the end, then say whether a human or a computer composed it."
-test_type = "turing"
-allow_confidence = true
-trials_per_participant = 12
-clip_seconds = 15.0
-attention_checks = 0
-seed = {seed}
-require_full_playback = true
-
-[[stimulus_sets]]
-name = "bach"
-kind = "human"
-group = "chorale"
-folder = "human"
-
-[[stimulus_sets]]
-name = "markov"
-kind = "computer"
-group = "chorale"
-model = "markov-chords"
-folder = "computer"
-
-[stimuli]
-program = 0                  # one instrument (piano) for every clip
-mean_velocity = 80           # one velocity scale
-tempo_bpm = 100              # one tempo (the chorales are written at 120 BPM, the Markov pieces at 80)
-{soundfont}"""
 N_PER_SET = 6
+N_SAMPLES = 30
+DEMO_MODEL: dict[str, Any] = {  # TrainConfig fields of the demo's LSTM
+    "arch": "lstm", "encoding": "multilabel", "hidden": 256, "mode": "many-to-many", "window": 64, "batch_size": 32,
+    "learning_rate": 0.002, "keep": 0.8, "epochs": 100, "patience": 5, "max_minutes": 4.0, "seed": 0,
+    "encoding_options": {"step": 0.5, "low": 36, "high": 84, "transpose": "c-major-c-minor"},
+}
+DEMO_SAMPLES: dict[str, Any] = {"n": N_SAMPLES, "steps": 96, "temperature": 1.0, "tempo": 100.0}  # 48 beats each
+STUDY_TITLE = "Bach chorales: human or machine?"
+STUDY_CONSENT = ("A tunelab demo. Your participant id, answers and clip plays are stored in a database on this "
+                 "computer.")
 
 
 def step(message: str) -> None:
@@ -69,7 +56,7 @@ def step(message: str) -> None:
 
 
 def link_files(files: list[Path], folder: Path) -> None:
-    """Fill ``folder`` with copies of ``files`` (copies, so the study folder stands on its own)."""
+    """Fill ``folder`` with copies of ``files`` (copies, so the folder stands on its own)."""
     folder.mkdir(parents=True, exist_ok=True)
     for file in files:
         shutil.copy2(file, folder / file.name)
@@ -80,6 +67,65 @@ def build_corpus(jobs: int) -> Path:
 
     step("Bach chorale corpus (data/bach-chorales)")
     return build("bach-chorales", jobs=jobs)
+
+
+def demo_config(overrides: dict[str, Any] | None = None):  # -> generation.config.TrainConfig
+    from generation.config import TrainConfig  # noqa: PLC0415
+
+    return TrainConfig.from_dict({**TrainConfig().to_dict(), **DEMO_MODEL, **(overrides or {})}, "demo model")
+
+
+def train_lstm(corpus: Path, run: Path, config: Any, progress: bool = True, threads: int | None = 1) -> Path:
+    """The demo's LSTM in ``run``: trained unless a finished run with the same settings is there."""
+    from generation.config import load_config  # noqa: PLC0415
+    from generation.device import resolve_device  # noqa: PLC0415
+    from generation.workflow import train_from_corpus  # noqa: PLC0415
+
+    device = resolve_device(config.device)
+    if device.type == "cpu" and threads:
+        import torch  # noqa: PLC0415
+
+        torch.set_num_threads(threads)
+    step(f"Training the LSTM ({run}; {config.hidden} units, {config.encoding} frames, on {device.type.upper()}, at "
+         f"most {config.max_minutes:g} minutes)")
+    saved = load_config(run / "config.toml") if (run / "config.toml").is_file() else None
+    if saved == config and (run / "done.json").is_file():
+        print(f"already trained: {_trained_summary(run)}")
+        return run
+    resume = saved == config and (run / "last.pt").is_file()
+    if not resume and run.exists():
+        shutil.rmtree(run)
+    trained = train_from_corpus(corpus, config, run, resume=resume, progress=progress)
+    print(f"trained in {sum(row.get('seconds', 0.0) for row in trained.result.metrics):.0f} s: "
+          f"{_trained_summary(run)}")
+    return run
+
+
+def _trained_summary(run: Path) -> str:
+    done = json.loads((run / "done.json").read_text(encoding="utf-8"))
+    return (f"{done['epochs_run']} epochs, best validation frame NLL {done['best_valid_loss']:.2f} nats per frame "
+            f"at epoch {done['best_epoch']} (training curves: {run / 'training.html'})")
+
+
+def lstm_pieces(run: Path, out: Path, seed: int, settings: dict[str, Any] | None = None) -> Path:
+    """Samples of the trained LSTM as MIDI in ``out`` (skipped when they were drawn with the same settings from
+    the same checkpoint)."""
+    from generation.config import SampleConfig  # noqa: PLC0415
+    from generation.workflow import sample_run  # noqa: PLC0415
+
+    config = SampleConfig.from_dict({**SampleConfig().to_dict(), **DEMO_SAMPLES, **(settings or {}), "seed": seed},
+                                    "demo samples")
+    step(f"Sampling {config.n} pieces from the LSTM ({out})")
+    stamp = {"settings": config.to_dict(), "checkpoint_mtime": (run / "best.pt").stat().st_mtime}
+    marker = out / "demo_samples.json"
+    if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == stamp and any(out.glob("*.mid")):
+        print("already sampled")
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    result = sample_run(run, config, out, prefix="lstm_", progress=True)
+    marker.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
+    print(f"sampled {len(result.midi_files)} pieces with notes of {len(result.files)}")
+    return out
 
 
 def markov_pieces(corpus: Path, run_dir: Path, n_pieces: int, seed: int) -> Path:
@@ -107,7 +153,7 @@ def held_out(corpus: Path, run_dir: Path) -> Path:
 
 
 def human_pool(corpus: Path, run_dir: Path) -> Path:
-    """Every chorale the baseline did not learn from (validation and test splits): the study's human candidates."""
+    """Every chorale the models did not learn from (validation and test splits): the study's human candidates."""
     from data import corpus_files  # noqa: PLC0415
 
     folder = run_dir / "human-pool"
@@ -116,39 +162,45 @@ def human_pool(corpus: Path, run_dir: Path) -> Path:
     return folder
 
 
-def score(reference: Path, generated: Path, report_dir: Path, jobs: int) -> Path:
+def score(reference: Path, generated: dict[str, Path], report_dir: Path, jobs: int) -> Path:
+    """``python -m evaluation score`` of every generated set against the held-out chorales, in one report."""
     report = report_dir / "report.html"
-    step(f"Scoring the baseline against held-out chorales ({report})")
-    if report.is_file():
+    step(f"Scoring {' and '.join(generated)} against the held-out chorales ({report})")
+    summary = report_dir / "summary.json"
+    if report.is_file() and summary.is_file() and \
+            set(json.loads(summary.read_text(encoding="utf-8"))["sets"]) == {"reference", *generated}:
         print("already scored")
         return report
-    subprocess.run([sys.executable, "-m", "evaluation", "score", "--reference", str(reference),
-                    "--generated", f"markov={generated}", "--out", str(report_dir), "--jobs", str(jobs)],
-                   check=True, cwd=REPO)
+    command = [sys.executable, "-m", "evaluation", "score", "--reference", str(reference), "--out", str(report_dir),
+               "--jobs", str(jobs)]
+    for name, folder in generated.items():
+        command += ["--generated", f"{name}={folder}"]
+    subprocess.run(command, check=True, cwd=REPO)
     return report
 
 
-def matched_sources(reference: Path, generated: Path, toml: str, k: int = N_PER_SET) -> tuple[list[Path], list[Path]]:
-    """``k`` held-out chorales and ``k`` sampled pieces that sound alike besides the music (matched cues)."""
-    from studies.cues import match_sets, measure_file  # noqa: PLC0415
-    from studies.stimuli import ClipSettings  # noqa: PLC0415
-
-    spec = tomllib.loads(toml)
-    settings = ClipSettings.from_dict({**spec.get("stimuli", {}), "clip_seconds": spec["clip_seconds"]})
-    human = [measure_file(f, settings, "bach", "human") for f in sorted(reference.glob("*.mid"))]
-    computer = [measure_file(f, settings, "markov", "computer") for f in sorted(generated.glob("markov_*.mid"))]
-    chosen_h, chosen_c = match_sets(human, computer, min(k, len(human), len(computer)))
-    return ([reference / c.source for c in chosen_h], [generated / c.source for c in chosen_c])
+def ranking_lines(report_dir: Path) -> list[str]:
+    """The scored sets, closest to the held-out chorales first, in words."""
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    lines = []
+    for entry in summary["ranking"]:
+        test = summary["sets"][entry["name"]]["distances"]["classifier"]
+        lines.append(f"{entry['rank']}. {entry['name']}: a classifier tells its pieces from the held-out chorales "
+                     f"{test['accuracy']:.0%} of the time (95% CI {test['ci_low']:.0%}-{test['ci_high']:.0%}; 50% = "
+                     f"cannot tell them apart); mean overlap of its feature distributions with the chorales' "
+                     f"{entry['mean_overlap']:.2f} (1 = as close as chorales are to each other)")
+    return lines
 
 
 def study(humans: Path, generated: Path, run_dir: Path, db_url: str | None, jobs: int, seed: int,
-          media_dir: Path | None = None, soundfont: Path | None = None) -> str:
+          media_dir: Path | None = None, soundfont: Path | None = None, set_name: str = "lstm") -> str:
+    """A matched Turing study of ``N_PER_SET`` human chorales vs as many generated pieces, created in the
+    database (skipped when the study of ``study_code.txt`` is still there). Returns the study code."""
     from studies import StudyError, engine  # noqa: PLC0415
-    from studies.cues import study_cues  # noqa: PLC0415
-    from studies.spec import load_spec  # noqa: PLC0415
+    from studies.create_from import StudyDefaults, write_matched_study  # noqa: PLC0415
 
     code_file = run_dir / "study_code.txt"
-    step(f"Demo Turing study ({N_PER_SET} human chorales vs {N_PER_SET} Markov pieces, 15 s clips, matched cues)")
+    step(f"Demo Turing study ({N_PER_SET} human chorales vs {N_PER_SET} {set_name} pieces, 15 s clips, matched cues)")
     if code_file.is_file():
         code = code_file.read_text().strip()
         try:
@@ -159,46 +211,67 @@ def study(humans: Path, generated: Path, run_dir: Path, db_url: str | None, jobs
             print("the stored study code is not in the database any more: creating the study again")
     folder = run_dir / "study"
     shutil.rmtree(folder, ignore_errors=True)
-    font = f'soundfont = "{Path(soundfont).as_posix()}"\n' if soundfont else ""
-    toml = STUDY_TOML.format(seed=seed, soundfont=font)
-    chosen, machines = matched_sources(humans, generated, toml)
-    link_files(chosen, folder / "human")
-    link_files(machines, folder / "computer")
-    (folder / "study.toml").write_text(toml)
-    report = study_cues(load_spec(folder / "study.toml"))
-    (run_dir / "study_cues.txt").write_text(report.table() + "\n")
-    print(report.table())
-    for warning in report.warnings():
+    defaults = StudyDefaults(clip_seconds=15.0, program=0, mean_velocity=80, tempo_bpm=100.0, seed=seed,
+                             trials_per_participant=2 * N_PER_SET, group="chorale", soundfont=soundfont,
+                             consent=STUDY_CONSENT)
+    made = write_matched_study(humans, {set_name: generated}, STUDY_TITLE, folder / "study.toml", per_set=N_PER_SET,
+                               defaults=defaults, human_name="bach")
+    (run_dir / "study_cues.txt").write_text(made.cue_table + "\n", encoding="utf-8")
+    print(made.cue_table)
+    for warning in made.warnings:
         print(f"warning: {warning}")
-    code = engine.create_study(folder / "study.toml", db_url, media_dir=media_dir, jobs=jobs)
+    code = engine.create_study(made.path, db_url, media_dir=media_dir, jobs=jobs)
     code_file.write_text(code + "\n")
     print(f"created study {code}")
     return code
 
 
 def prepare(corpus: Path, run_dir: Path, report_dir: Path, db_url: str | None, jobs: int, seed: int,
-            media_dir: Path | None = None, soundfont: Path | None = None) -> str:
+            media_dir: Path | None = None, soundfont: Path | None = None, model: dict[str, Any] | None = None,
+            samples: dict[str, Any] | None = None, progress: bool = True) -> str:
     """Every step after the corpus; each one is skipped when its output exists. Returns the study code.
 
+    ``model`` and ``samples`` override fields of ``DEMO_MODEL`` / ``DEMO_SAMPLES`` (the tests' tiny model);
     ``soundfont`` pins the study's soundfont (default: the first of the system's, see studies.stimuli)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    generated = markov_pieces(corpus, run_dir, n_pieces=30, seed=seed)
+    run = train_lstm(corpus, run_dir / "lstm", demo_config(model), progress=progress)
+    lstm = lstm_pieces(run, run_dir / "lstm-samples", seed, samples)
+    markov = markov_pieces(corpus, run_dir, n_pieces=N_SAMPLES, seed=seed)
     reference = held_out(corpus, run_dir)
-    score(reference, generated, report_dir, jobs)
-    return study(human_pool(corpus, run_dir), generated, run_dir, db_url, jobs, seed, media_dir, soundfont)
+    score(reference, {"lstm": lstm, "markov": markov}, report_dir, jobs)
+    print("\n".join(ranking_lines(report_dir)))
+    return study(human_pool(corpus, run_dir), lstm, run_dir, db_url, jobs, seed, media_dir, soundfont)
 
 
-def admin_password() -> str:
+def admin_password(run_dir: Path = RUN_DIR) -> tuple[str, str]:
+    """The researcher password and where it is kept."""
     if os.environ.get("TUNELAB_ADMIN_PASSWORD"):
-        return os.environ["TUNELAB_ADMIN_PASSWORD"]
-    file = RUN_DIR / "admin_password.txt"
+        return os.environ["TUNELAB_ADMIN_PASSWORD"], "the TUNELAB_ADMIN_PASSWORD environment variable"
+    file = run_dir / "admin_password.txt"
     if not file.is_file():
+        file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(secrets.token_urlsafe(9) + "\n")
-    return file.read_text().strip()
+    return file.read_text().strip(), str(file)
+
+
+def summary_text(code: str, port: int, run_dir: Path, report_dir: Path) -> str:
+    """What the demo produced, for a newcomer (also written to ``run_dir/summary.txt``)."""
+    _, where = admin_password(run_dir)
+    lines = ["What the demo made:",
+             f"- an LSTM trained on the training chorales: {_trained_summary(run_dir / 'lstm')}",
+             f"- {N_SAMPLES} pieces sampled from it ({run_dir / 'lstm-samples'}) and {N_SAMPLES} from a Markov chord "
+             f"chain ({run_dir / 'markov'})",
+             f"- both sets scored against the held-out chorales ({report_dir / 'report.html'}), closest first:",
+             *(f"    {line}" for line in ranking_lines(report_dir)),
+             f"- a blind listening test of {N_PER_SET} chorales vs {N_PER_SET} LSTM pieces (matched instrument, tempo, "
+             f"loudness and density; {run_dir / 'study_cues.txt'}):",
+             f"    participant link: http://localhost:{port}/?study={code}&PROLIFIC_PID=demo-participant-1",
+             f"    researcher pages: http://localhost:{port}/ -> 'Researcher login'; the password is in {where}"]
+    return "\n".join(lines)
 
 
 def serve(code: str, port: int, db_url: str | None) -> int:
-    password = admin_password()
+    password, where = admin_password()
     env = dict(os.environ, TUNELAB_ADMIN_PASSWORD=password)
     if db_url:
         env["TUNELAB_STUDIES_DB"] = db_url
@@ -207,8 +280,8 @@ def serve(code: str, port: int, db_url: str | None) -> int:
     server = subprocess.Popen(command, cwd=REPO, env=env)
     step("The app is starting")
     print(f"Participant link:   http://localhost:{port}/?study={code}&PROLIFIC_PID=demo-participant-1")
-    print(f"Researcher pages:   http://localhost:{port}/  → 'Researcher login', password: {password}")
-    print(f"Scores of the baseline: {REPORT_DIR / 'report.html'}")
+    print(f"Researcher pages:   http://localhost:{port}/  -> 'Researcher login'; the password is in {where}")
+    print(f"Scores of the LSTM and the baseline: {REPORT_DIR / 'report.html'}")
     print("Press Ctrl-C to stop the app.", flush=True)
     try:
         return server.wait()
@@ -223,14 +296,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for building, scoring, rendering")
     parser.add_argument("--port", type=int, default=8501, help="port of the Streamlit app (default 8501)")
     parser.add_argument("--db", default=None, help="SQLAlchemy URL of the study database (default: data/studies.db)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the baseline sampler and of the study")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samplers and of the study")
     parser.add_argument("--no-app", action="store_true", help="prepare everything but do not start the app")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     code = prepare(build_corpus(args.jobs), RUN_DIR, REPORT_DIR, args.db, args.jobs, args.seed)
     print(f"\nprepared in {time.perf_counter() - started:.1f} s")
+    summary = summary_text(code, args.port, RUN_DIR, REPORT_DIR)
+    (RUN_DIR / "summary.txt").write_text(summary + "\n", encoding="utf-8")
+    print(f"\n{summary}")
     if args.no_app:
-        print(f"study code: {code}")
         return 0
     return serve(code, args.port, args.db)
 
