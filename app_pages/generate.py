@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib.util
 import shutil
 import time
 import types
@@ -209,9 +208,8 @@ def _human_folder(corpus: str, split: str, dest: Path) -> Path | None:
 
 def _study_from(result: dict[str, Any], corpus: str, split: str, title: str) -> None:
     """A matched study file (:func:`studies.create_from.write_matched_study`) from the samples and the human
-    pieces. TODO(lead): studies.create_from is on main, not yet on this branch; the button is disabled until
-    the module can be imported (the call follows main's signature)."""
-    from studies import create_from  # type: ignore[attr-defined]
+    pieces, written beside the samples as ``<samples>-study/study.toml``."""
+    from studies.create_from import write_matched_study
     from studies.errors import StudyError
 
     samples = Path(result["out_dir"])
@@ -221,15 +219,15 @@ def _study_from(result: dict[str, Any], corpus: str, split: str, title: str) -> 
     out_path = samples.with_name(f"{samples.name}-study") / "study.toml"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        written = create_from.write_matched_study(human, computer={result["run"].replace("/", "-"): samples},
-                                                  title=title, out_path=out_path)
+        written = write_matched_study(human, computer={result["run"].replace("/", "-"): samples}, title=title,
+                                      out_path=out_path)
     except StudyError as error:
         st.error(str(error))
         return
-    path = getattr(written, "path", out_path)
-    for warning in getattr(written, "warnings", []):
+    path = written.path
+    for warning in written.warnings:
         st.warning(warning)
-    skipped = getattr(written, "skipped", [])
+    skipped = written.skipped
     if skipped:
         st.warning(f"{len(skipped)} files could not be used, e.g. {skipped[0][0]}: {skipped[0][1]}")
     st.success(f"Wrote the matched study file {path}: create the study from it on the Studies page or with "
@@ -247,13 +245,9 @@ def _handoffs(result: dict[str, Any]) -> None:
     split = c2.selectbox("Split", ["test", "validation", "train", "all"], key="tl_gen_reference_split")
     if st.button("Score them on the Score MIDI page", key="tl_gen_score"):
         _send_to_score(result, reference.strip(), split)
-    available = importlib.util.find_spec("studies.create_from") is not None
     title = st.text_input("Study title", f"Human or {result['run']}?", key="tl_gen_study_title")
-    if st.button("Write a matched study file (human vs these samples)", key="tl_gen_study", disabled=not available):
+    if st.button("Write a matched study file (human vs these samples)", key="tl_gen_study"):
         _study_from(result, reference.strip() or corpus, split, title.strip() or "Listening study")
-    if not available:
-        st.caption("Making a study from samples needs studies.create_from (coming); meanwhile use the Studies "
-                   f"page with the folder {result['out_dir']}.")
 
 
 def main() -> None:

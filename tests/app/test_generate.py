@@ -3,11 +3,8 @@ piano roll and the audio of a sample, and the hand-offs to the Score MIDI page a
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
-import sys
-import types
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -117,30 +114,18 @@ def test_samples_go_to_the_score_page(page_env: dict[str, Path]) -> None:
     assert "open the Score MIDI page" in at.success[-1].value
 
 
-def test_study_button_waits_for_create_from_then_calls_it(page_env: dict[str, Path],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _generate(n=1, steps=4)
-    if importlib.util.find_spec("studies.create_from") is None:
-        assert at.button(key="tl_gen_study").disabled
-    calls = []
-
-    def write_matched_study(human_dir, computer, title, out_path, **kwargs):  # noqa: ANN001, ANN202
-        calls.append((human_dir, computer, title, out_path))
-        return out_path
-
-    fake = types.ModuleType("studies.create_from")
-    fake.__spec__ = importlib.machinery.ModuleSpec("studies.create_from", None)
-    fake.write_matched_study = write_matched_study
-    monkeypatch.setitem(sys.modules, "studies.create_from", fake)
-    at.run()
-    assert not at.button(key="tl_gen_study").disabled
+def test_study_button_writes_a_matched_study_file(page_env: dict[str, Path]) -> None:
+    at = _generate(n=3, steps=12)
     at.text_input(key="tl_gen_study_title").input("Bach or LSTM?")
     at.button(key="tl_gen_study").click().run()
     assert not at.exception, at.exception
-    (human, computer, title, out_path), = calls
-    assert title == "Bach or LSTM?" and out_path.name == "study.toml"
+    study_files = list(page_env["runs"].glob("chords/app-samples/*-study/study.toml"))
+    assert len(study_files) == 1, "one study file, beside the samples"
+    study = tomllib.loads(study_files[0].read_text(encoding="utf-8"))
+    assert study["title"] == "Bach or LSTM?"
+    assert str(study_files[0]) in at.success[-1].value
+    human = study_files[0].parent.parent / (study_files[0].parent.name.removesuffix("-study") + "-human-test")
     assert sorted(p.name for p in human.iterdir()) == ["test0.mid", "test1.mid", "test2.mid"]  # the test split
-    samples = computer["chords"]
-    assert list(computer) == ["chords"] and sorted(p.name for p in samples.glob("*.mid")) == ["sample_000.mid"]
-    assert not human.is_relative_to(samples) and not out_path.is_relative_to(samples)  # folders read whole
-    assert "study.toml" in at.success[-1].value
+    samples = human.with_name(human.name.removesuffix("-human-test"))
+    assert sorted(p.name for p in samples.glob("*.mid")) == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
+    assert not human.is_relative_to(samples), "the human folder stands beside the samples (folders read whole)"
