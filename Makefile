@@ -45,6 +45,9 @@ bench: setup-test
 	$(PY) benchmarks/bench_evaluation.py
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_answers.py
+	$(PY) benchmarks/bench_prepare.py
+	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_sampling.py
 
 clean-venv:
 	rm -rf $(VENV)

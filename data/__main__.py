@@ -1,4 +1,5 @@
-"""Command line: ``python -m data build NAME`` | ``python -m data list`` | ``python -m data files FOLDER``.
+"""Command line: ``python -m data build NAME`` | ``python -m data list`` | ``python -m data import FOLDER --out DIR``
+| ``python -m data files FOLDER``.
 
 Exit status (as every tunelab command, :mod:`tunelab.settings`): 0 when done (pieces that failed to convert
 are listed in the output and the manifest); 2 for bad input, with ``error: <message>`` on stderr and no
@@ -77,6 +78,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
 
+    imp = sub.add_parser(
+        "import",
+        help="convert a folder of your own score files (kern, MusicXML, MEI) into a corpus",
+        description="Parse every Humdrum **kern (.krn), MusicXML (.xml, .musicxml, .mxl) and MEI (.mei) file under "
+        "FOLDER with music21 and write a built corpus like the bundled ones: one MIDI file per piece and a "
+        "manifest.json with the train/validation/test split by piece and every file that failed, with the "
+        "reason. Every encoding and command then reads --out. (A folder of MIDI files needs no import.)",
+    )
+    imp.add_argument("folder", type=Path, help="folder of score files (searched recursively)")
+    imp.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder of the corpus")
+    imp.add_argument("--name", default=None, help="corpus name in the manifest (default: the folder's name)")
+    imp.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default: 1)")
+    imp.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the split by piece (default: 0)")
+    imp.add_argument("--split", type=float, nargs=3, default=(0.8, 0.1, 0.1), metavar=("TRAIN", "VALIDATION", "TEST"),
+                     help="split fractions, summing to 1 (default: 0.8 0.1 0.1)")
+
     f = sub.add_parser(
         "files",
         help="print the MIDI files of a corpus folder (one path a line)",
@@ -147,6 +164,19 @@ def _cmd_list(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(a: argparse.Namespace) -> int:
+    from .import_scores import import_scores  # noqa: PLC0415
+
+    m = import_scores(a.folder, a.out, name=a.name, jobs=a.jobs, seed=a.seed, fractions=tuple(a.split))
+    counts = "/".join(str(len(m.split_ids(s))) for s in SPLITS)
+    print(f"{m.name}: {m.count} pieces (train/validation/test {counts}) -> {a.out}; {len(m.failures)} failed")
+    for fail in m.failures[:10]:
+        print(f"  failed: {fail.source}: {fail.reason}")
+    if len(m.failures) > 10:
+        print(f"  ... {len(m.failures) - 10} more failures in {a.out / 'manifest.json'}")
+    return 0
+
+
 def _cmd_files(a: argparse.Namespace) -> int:
     for p in corpus_files(a.folder, a.split):
         print(p)
@@ -157,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for bad input, with the reason on stderr)."""
     a = _parser().parse_args(argv)
     try:
-        return {"build": _cmd_build, "list": _cmd_list, "files": _cmd_files}[a.command](a)
+        return {"build": _cmd_build, "list": _cmd_list, "import": _cmd_import, "files": _cmd_files}[a.command](a)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

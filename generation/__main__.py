@@ -82,8 +82,9 @@ def _markov(args: argparse.Namespace) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, required=True,
-                        help="a corpus built by `python -m data build`, or any folder of MIDI files (of .abc files "
-                             "for abc-chars); train/ validation/ test/ sub-folders are used as the split, else "
+                        help="a corpus built by `python -m data build` or `data import` (kern, MusicXML), or any "
+                             "folder of MIDI files (of .abc files for abc-chars); train/ validation/ test/ sub-folders "
+                             "are used as the split, else "
                              "the pieces are split with a fixed seed")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N pieces per split (default: all)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
