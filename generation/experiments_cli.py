@@ -9,6 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from generation.errors import GenerationError
+
 __all__ = ["add_experiment_verb"]
 
 DESCRIPTION = """Run one of the source reports' comparisons (a TOML file under experiments/) and add its section
@@ -16,7 +18,9 @@ to one HTML report: every variant x corpus x seed is trained (or reused when alr
 the test split, sampled, and its samples scored against the held-out human pieces; the variants are ranked
 with 95%% confidence intervals over seeds, and pairs the seeds cannot separate are named. Writes
 OUT/SIZE/NAME/results.json and results.csv, and OUT/SIZE/report.html. NAME 'all' runs every experiment in
-order; 'list' lists them. Exit status 0 when the experiment ran (failed runs are reported), 2 for bad input."""
+order; 'list' lists them; 'results' prints the figures of one size's finished experiments as
+Markdown (as in experiments/RESULTS.md). Exit status 0 when the experiment ran (failed runs are
+reported), 2 for bad input."""
 
 
 def _positive(text: str) -> int:
@@ -68,6 +72,18 @@ def _print_result(result) -> None:  # noqa: ANN001 - an ExperimentResult
     print(f"  results: {result.results}\n  report:  {result.report}")
 
 
+def _markdown(out: Path | None, size: str) -> int:
+    from generation.experiments_markdown import results_markdown  # noqa: PLC0415
+    from generation.experiments_runner import DEFAULT_OUT  # noqa: PLC0415
+
+    folder = (out or DEFAULT_OUT) / size
+    if not any(folder.glob("*/results.json")):
+        raise GenerationError(f"no experiment results under {folder}: run one first (python -m generation "
+                              f"experiment NAME --{size})")
+    print(results_markdown(folder))
+    return 0
+
+
 def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces this run (from the parsed options)."""
     parts = ["python", "-m", "generation", "experiment", args.name, f"--{args.size}"]
@@ -84,6 +100,8 @@ def _experiment(args: argparse.Namespace) -> int:
 
     if args.name == "list":
         return _list(args.experiments_dir)
+    if args.name == "results":
+        return _markdown(Path(args.out) if args.out else None, args.size)
     names = experiment_names(args.experiments_dir) if args.name == "all" else [args.name]
     command = _command(args)
     for name in names:
@@ -99,7 +117,9 @@ def add_experiment_verb(verbs: argparse._SubParsersAction) -> None:  # noqa: SLF
 
     parser = verbs.add_parser("experiment", help="run a source report's comparison and add it to the report",
                               description=DESCRIPTION)
-    parser.add_argument("name", metavar="NAME", help="experiment (a file experiments/NAME.toml), 'all' or 'list'")
+    parser.add_argument("name", metavar="NAME",
+                        help="experiment (a file experiments/NAME.toml), 'all', 'list', or 'results' (print "
+                             "the figures of one size's finished experiments as Markdown)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="size", action="store_const", const="quick",
                       help="the quick size: minutes on 2 CPU cores (the default)")

@@ -77,3 +77,27 @@ def test_experiment_list_and_bad_requests(capsys: pytest.CaptureFixture, tmp_pat
     with pytest.raises(SystemExit) as stopped:
         main(["experiment", "ranking", "--quick", "--full"])
     assert stopped.value.code == 2
+
+
+def test_results_as_markdown_hold_the_reports_numbers(quick: Path, capsys: pytest.CaptureFixture,
+                                                      tmp_path: Path) -> None:
+    from generation.experiments_markdown import markdown_cell
+
+    assert main(["experiment", "results", "--quick", "--out", str(quick.parent)]) == 0
+    text = capsys.readouterr().out
+    results = json.loads((quick / "chorale-benchmark" / "results.json").read_text(encoding="utf-8"))
+    assert f"## {results['title']}" in text and "## 8. Every trained variant" in text
+    for variant in ("lstm", "stacked", "biaxial"):
+        values = [r["metrics"]["test_frame_nll"] for r in results["records"] if r["variant"] == variant]
+        assert f"| {variant} | {markdown_cell(values)} |" in text  # first column: test frame NLL over both seeds
+    assert "| uniform (88 ln 2) | 60.997 |" in text and "| published on JSB: TCN (Bai et al. 2018) | 8.10 | - |" in text
+    assert f"{results['wall_seconds'] / 60:.1f} min on" in text and results["command"] in text
+    assert main(["experiment", "results", "--full", "--out", str(tmp_path)]) == 2
+    assert "no experiment results under" in capsys.readouterr().err
+
+
+def test_markdown_cell_is_mean_half_width_and_count() -> None:
+    from generation.experiments_markdown import markdown_cell
+
+    assert markdown_cell([1.0, 3.0]) == "2.000 ± 12.706 (2)"  # t(0.975, 1) = 12.706, sd = sqrt(2), n = 2
+    assert markdown_cell([2.5]) == "2.500 (1)" and markdown_cell([]) == "-" and markdown_cell([None]) == "-"
