@@ -35,7 +35,7 @@ LABELS = {
     "test_frame_nll": "test frame NLL (nats/frame)",
     "test_frame_accuracy": "test expected frame accuracy",
     "seconds_per_epoch": "training seconds per epoch",
-    "tokens_per_second": "training steps per second",
+    "tokens_per_second": "training tokens (time steps) per second",
     "epochs_run": "epochs run",
     "abc_parse_share": "share of ABC samples that parse",
     "samples_with_notes": "share of samples with notes",
