@@ -118,7 +118,11 @@ def results_markdown(folder: Path | str) -> str:
                     if entry["corpus"] == corpus:
                         out += _ranking(entry)
         else:
+            corpus = None
             for entry in results.get("rankings", []):
-                out += ["", f"### {entry['corpus']}"] + _ranking(entry)
+                if entry["corpus"] != corpus:
+                    corpus = entry["corpus"]
+                    out += ["", f"### {corpus}"]
+                out += _ranking(entry)
         out += [""]
     return "\n".join(out)
