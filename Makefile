@@ -1,7 +1,7 @@
 # `make demo` runs the main job, `make test` the whole test suite; both set up everything they need.
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(VENV)/bin/pip
+PIP := $(PY) -m pip  # through the venv's python: a copied or moved .venv still installs into itself
 
 .PHONY: demo test setup setup-test system-demo system-test lint bench clean-venv
 
