@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from generation.cli_options import add_encoding_options, add_preprocess_options
+from generation.cli_options import add_encoding_options, add_preprocess_options, positive_int
 from generation.errors import GenerationError
 
 __all__ = ["add_model_verbs"]
@@ -202,16 +202,6 @@ def _activations(args: argparse.Namespace) -> int:
 
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
-
-
 def _train_parser_actions() -> list[argparse.Action]:
     parser = argparse.ArgumentParser(add_help=False)
     _add_train_arguments(parser)
@@ -237,10 +227,10 @@ def _add_train_arguments(train: argparse.ArgumentParser) -> None:
                             "may change)")
     train.add_argument("--cache", type=Path, metavar="DIR",
                        help="folder of prepared corpora (default: $TUNELAB_PREPARED_DIR or <data dir>/prepared)")
-    train.add_argument("--limit", type=_positive_int, metavar="N", help="at most N pieces per split (quick runs)")
-    train.add_argument("--jobs", type=_positive_int, default=1,
+    train.add_argument("--limit", type=positive_int, metavar="N", help="at most N pieces per split (quick runs)")
+    train.add_argument("--jobs", type=positive_int, default=1,
                        help="abc-chars: processes that parse the tunes with music21 when preparing (default: 1)")
-    train.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads (default: torch's)")
+    train.add_argument("--threads", type=positive_int, metavar="N", help="torch CPU threads (default: torch's)")
     train.add_argument("--json", action="store_true", help="print the result as JSON")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_flags(train, TrainConfig)
@@ -282,9 +272,9 @@ def add_model_verbs(verbs, build_parser) -> None:  # noqa: ANN001 - argparse's s
     evaluate.add_argument("--split", default="test", choices=("train", "validation", "test", "all"),
                           help="split to score (default: test)")
     evaluate.add_argument("--checkpoint", default="best", choices=("best", "last"), help="default: best")
-    evaluate.add_argument("--limit", type=_positive_int, metavar="N", help="at most N pieces per split")
+    evaluate.add_argument("--limit", type=positive_int, metavar="N", help="at most N pieces per split")
     evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    evaluate.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads")
+    evaluate.add_argument("--threads", type=positive_int, metavar="N", help="torch CPU threads")
     evaluate.add_argument("--no-baselines", action="store_true", help="score the model only")
     evaluate.add_argument("--no-save", action="store_true", help="do not write RUN/evaluation-SPLIT.json")
     evaluate.add_argument("--json", action="store_true",
@@ -303,7 +293,7 @@ def add_model_verbs(verbs, build_parser) -> None:  # noqa: ANN001 - argparse's s
     sweep.add_argument("--grid", nargs="+", required=True, metavar="KEY=V1,V2",
                        help="train options and their values, e.g. hidden=64,256,512 keep=1,0.5,0.3")
     sweep.add_argument("--out", type=Path, required=True, help="folder of the sweep's runs and tables")
-    sweep.add_argument("--parallel", type=_positive_int, default=1, help="runs at once (default: 1)")
+    sweep.add_argument("--parallel", type=positive_int, default=1, help="runs at once (default: 1)")
     sweep.add_argument("--metric", default="val_accuracy",
                        help="metrics.csv column to tabulate (default: val_accuracy; e.g. val_loss, val_frame_nll)")
     sweep.add_argument("--mode", default="max", choices=("max", "min"), help="best = max or min (default: max)")
@@ -331,7 +321,7 @@ def add_model_verbs(verbs, build_parser) -> None:  # noqa: ANN001 - argparse's s
                         help="temperature of the duration head (notewise encodings; default --temperature)")
     sample.add_argument("--checkpoint", default="best", choices=("best", "last"), help="default: best")
     sample.add_argument("--config", type=Path, metavar="FILE.toml", help="SampleConfig values from a TOML file")
-    sample.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads")
+    sample.add_argument("--threads", type=positive_int, metavar="N", help="torch CPU threads")
     sample.add_argument("--json", action="store_true", help="print samples.json")
     sample.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_config_flags(sample, SampleConfig)
@@ -345,10 +335,10 @@ def add_model_verbs(verbs, build_parser) -> None:  # noqa: ANN001 - argparse's s
     activations.add_argument("run", type=Path, help="run folder of an lstm, stacked or rnn model")
     activations.add_argument("--input", type=Path, required=True, help="the piece (.abc, .mid)")
     activations.add_argument("--out", type=Path, help="HTML file (default: RUN/activations-<input>.html)")
-    activations.add_argument("--layer", type=_positive_int, help="recurrent layer, 1 = the first (default: the last)")
+    activations.add_argument("--layer", type=positive_int, help="recurrent layer, 1 = the first (default: the last)")
     activations.add_argument("--units", type=int, default=0,
                              help="show only this many units, those that vary most over the piece (default: all)")
-    activations.add_argument("--max-steps", type=_positive_int, default=4000, help="steps drawn at most (4000)")
+    activations.add_argument("--max-steps", type=positive_int, default=4000, help="steps drawn at most (4000)")
     activations.add_argument("--checkpoint", default="best", choices=("best", "last"), help="default: best")
     activations.set_defaults(handler=_activations)
 

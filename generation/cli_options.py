@@ -7,6 +7,17 @@ import argparse
 PIANO = (21, 108)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 def pitch_range(text: str) -> tuple[int, int]:
     if text.strip().lower() == "piano":
         return PIANO

@@ -9,6 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from generation.cli_options import positive_int
 from generation.errors import GenerationError
 
 __all__ = ["add_experiment_verb"]
@@ -21,16 +22,6 @@ OUT/SIZE/NAME/results.json and results.csv, and OUT/SIZE/report.html. NAME 'all'
 order; 'list' lists them; 'results' prints the figures of one size's finished experiments as
 Markdown (as in experiments/RESULTS.md). Exit status 0 when the experiment ran (failed runs are
 reported), 2 for bad input."""
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
 
 
 def _list(folder: Path) -> int:
@@ -128,12 +119,12 @@ def add_experiment_verb(verbs: argparse._SubParsersAction) -> None:  # noqa: SLF
     parser.add_argument("--out", type=Path, default=None,
                         help="folder of the results and the report (default: reports/experiments); each size "
                              "writes into OUT/quick or OUT/full")
-    parser.add_argument("--seeds", type=_positive, default=None,
+    parser.add_argument("--seeds", type=positive_int, default=None,
                         help="seeds per variant (default: the size's, at least 3 in the full size)")
-    parser.add_argument("--jobs", type=_positive, default=1,
+    parser.add_argument("--jobs", type=positive_int, default=1,
                         help="runs trained at once, each in its own process (default 1); also the processes that "
                              "build corpora")
-    parser.add_argument("--threads", type=_positive, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch threads per run (default: torch's choice with --jobs 1, else the cores shared "
                              "out over the runs)")
     parser.add_argument("--data-dir", type=Path, default=None,

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from generation.experiments_report import LABELS, _grid_rows, _groups, load_results, mean_ci
+from generation.experiments_report import LABELS, _groups, grid_pivot, load_results, mean_ci
 
 __all__ = ["markdown_cell", "results_markdown"]
 
@@ -55,25 +55,21 @@ def _baselines(variants: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 
 def _grid(results: dict[str, Any]) -> list[str]:
-    """The appendix table: the first ranked metric per setting, pivoted on the first two grid keys."""
-    metric = results["ranks"][0]["metric"] if results.get("ranks") else "val_accuracy"
-    keys, rows = _grid_rows(results, metric)
-    if len(keys) < 2:
+    """The appendix table (:func:`generation.experiments_report.grid_pivot`) as Markdown."""
+    pivot = grid_pivot(results)
+    if pivot is None:
         return []
-    row_key, col_key = keys[0], keys[1]
-    row_values = list(dict.fromkeys(r[row_key] for r in rows))
-    col_values = list(dict.fromkeys(r[col_key] for r in rows))
-    lookup = {(r[row_key], r[col_key]): r for r in rows}
 
     def cell(row: dict[str, Any] | None) -> str:
         if row is None or row["best"] is None:
             return "-"
         return f"{row['best']:.3f}" + (f" ± {row['half']:.3f}" if row["half"] is not None else "") + f" ({row['n']})"
 
-    lines = ["", f"Appendix table: {LABELS.get(metric, metric)} (mean ± 95% t half-width, seeds):", "",
-             "| | " + " | ".join(f"{col_key} = {v}" for v in col_values) + " |", "|---" * (len(col_values) + 1) + "|"]
-    lines += [f"| {row_key} = {rv} | " + " | ".join(cell(lookup.get((rv, cv))) for cv in col_values) + " |"
-              for rv in row_values]
+    lines = ["", f"Appendix table: {LABELS.get(pivot.metric, pivot.metric)} (mean ± 95% t half-width, seeds):", "",
+             "| | " + " | ".join(f"{pivot.col_key} = {v}" for v in pivot.col_values) + " |",
+             "|---" * (len(pivot.col_values) + 1) + "|"]
+    lines += [f"| {pivot.row_key} = {rv} | " + " | ".join(cell(pivot.cells.get((rv, cv))) for cv in pivot.col_values)
+              + " |" for rv in pivot.row_values]
     return lines
 
 

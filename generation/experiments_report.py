@@ -12,10 +12,11 @@ from __future__ import annotations
 import html
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LABELS", "mean_ci", "write_grid_table", "write_report"]
+__all__ = ["LABELS", "GridPivot", "grid_pivot", "mean_ci", "write_grid_table", "write_report"]
 
 REPORT_FILE = "report.html"
 LN2_88 = 88 * math.log(2)
@@ -235,15 +236,35 @@ def _grid_rows(results: dict[str, Any], metric: str) -> tuple[list[str], list[di
     return keys, rows
 
 
-def _grid(results: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class GridPivot:
+    """The grid's first ranked metric per setting, pivoted on its first two keys (the appendix table)."""
+
+    metric: str
+    row_key: str
+    col_key: str
+    row_values: list[str]
+    col_values: list[str]
+    cells: dict[tuple[str, str], dict[str, Any]]
+
+
+def grid_pivot(results: dict[str, Any]) -> GridPivot | None:
+    """The appendix table of a grid experiment's results; None with fewer than two grid keys."""
     metric = results["ranks"][0]["metric"] if results.get("ranks") else "val_accuracy"
     keys, rows = _grid_rows(results, metric)
     if len(keys) < 2:
-        return ""
+        return None
     row_key, col_key = keys[0], keys[1]
-    row_values = list(dict.fromkeys(r[row_key] for r in rows))
-    col_values = list(dict.fromkeys(r[col_key] for r in rows))
-    lookup = {(r[row_key], r[col_key]): r for r in rows}
+    return GridPivot(metric, row_key, col_key, list(dict.fromkeys(r[row_key] for r in rows)),
+                     list(dict.fromkeys(r[col_key] for r in rows)), {(r[row_key], r[col_key]): r for r in rows})
+
+
+def _grid(results: dict[str, Any]) -> str:
+    pivot = grid_pivot(results)
+    if pivot is None:
+        return ""
+    metric, row_key, col_key = pivot.metric, pivot.row_key, pivot.col_key
+    row_values, col_values, lookup = pivot.row_values, pivot.col_values, pivot.cells
 
     def cell(row: dict[str, Any] | None) -> str:
         if row is None or row["best"] is None:
