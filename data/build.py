@@ -86,6 +86,17 @@ def _convert_all(sources: list[PieceSource], staging: Path, jobs: int, desc: str
         return list(tqdm(results, total=len(sources), desc=desc, unit="piece", dynamic_ncols=True))
 
 
+def check_replaceable(out: Path) -> None:
+    """Refuse an output that a build would destroy: a file, or a non-empty folder that is not a corpus."""
+    if out.exists() and not out.is_dir():
+        raise DataError(f"output {out} is a file; pass a folder with --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
+        raise DataError(
+            f"output folder {out} is not empty and holds no corpus manifest; refusing to replace it. "
+            "Choose an empty or new folder with --out"
+        )
+
+
 def build_from_sources(
     name: str,
     sources: list[PieceSource],
@@ -169,15 +180,9 @@ def build_corpus(
         raise DataError(f"jobs must be at least 1, got {jobs}")
     fractions = check_fractions(fractions)
     out = Path(out_dir) if out_dir is not None else default_out_dir(name)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"output {out} is a file; pass a folder with --out")
     if not force and is_built(out, name, limit, seed, fractions):
         return out
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
-        raise DataError(
-            f"output folder {out} is not empty and holds no corpus manifest; refusing to replace it. "
-            "Choose an empty or new folder with --out"
-        )
+    check_replaceable(out)
     spec = CORPORA[name]
     sources, duplicates = spec.list_sources()
     if limit is not None:

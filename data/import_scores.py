@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .build import build_from_sources
+from .build import build_from_sources, check_replaceable
 from .errors import DataError
-from .manifest import DEFAULT_FRACTIONS, MANIFEST_NAME, Manifest, check_fractions
+from .manifest import DEFAULT_FRACTIONS, Manifest, check_fractions
 from .sources import PieceSource
 
 SCORE_SUFFIXES = (".krn", ".xml", ".musicxml", ".mxl", ".mei")  # what music21 parses from a file
@@ -61,10 +61,7 @@ def import_scores(folder: Path, out_dir: Path, *, name: str | None = None, jobs:
         raise DataError(f"jobs must be at least 1, got {jobs}")
     fractions = check_fractions(fractions)
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"output {out_dir} is a file; pass a folder with --out")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_NAME).is_file():
-        raise DataError(f"output folder {out_dir} is not empty and holds no corpus manifest; refusing to replace it")
+    check_replaceable(out_dir)
     sources = score_sources(folder)
     manifest = build_from_sources(name or Path(folder).resolve().name, sources, out_dir,
                                   corpus_paths=(str(Path(folder).resolve()),), jobs=jobs, seed=seed,

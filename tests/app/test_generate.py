@@ -10,21 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evaluation import piece_from_notes, read_midi, write_midi
+from evaluation import read_midi
 from tests.app.conftest import PASSWORD
+from tunelab.testing.corpora import write_chord_cycle_corpus
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "generate.py")
-CHORDS = [(60, 64, 67), (62, 65, 69), (59, 62, 67), (57, 60, 64)]
-
-
-def _piece(shift: int):
-    pitch, start, end = [], [], []
-    for beat in range(16):
-        for note in CHORDS[beat % 4]:
-            pitch.append(note + shift)
-            start.append(float(beat))
-            end.append(beat + 1.0)
-    return piece_from_notes(pitch, start, end, tempos=100.0)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +24,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from generation.workflow import train_from_corpus
 
     root = tmp_path_factory.mktemp("generate")
-    corpus = root / "corpus"
-    for split, shifts in (("train", [0, 2, -2, 1]), ("validation", [0]), ("test", [0, 2, -1])):
-        (corpus / split).mkdir(parents=True)
-        for i, shift in enumerate(shifts):
-            write_midi(_piece(shift), corpus / split / f"{split}{i}.mid")
+    corpus = write_chord_cycle_corpus(root / "corpus", {"train": [0, 2, -2, 1], "validation": [0], "test": [0, 2, -1]},
+                                      beats=16)
     config = TrainConfig(arch="lstm", encoding="multilabel", encoding_options={"step": 1.0, "low": 48, "high": 83},
                          mode="many-to-many", hidden=8, window=8, batch_size=4, epochs=1, keep=1.0, device="cpu")
     train_from_corpus(corpus, config, root / "runs" / "chords", cache_dir=root / "prepared", progress=False)

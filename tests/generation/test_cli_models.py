@@ -17,8 +17,9 @@ import torch
 
 from evaluation import piece_from_notes, read_midi, write_midi
 from generation.__main__ import main
+from tunelab.testing.corpora import CHORD_CYCLE, chord_cycle_piece, write_chord_cycle_corpus
 
-CHORDS = [(60, 64, 67), (62, 65, 69), (59, 62, 67), (57, 60, 64)]
+CHORDS = CHORD_CYCLE
 BEATS = 24
 TINY_LSTM = ["--arch", "lstm", "--hidden", "16", "--embedding-dim", "8", "--window", "8", "--batch-size", "8",
              "--learning-rate", "0.01", "--keep", "1", "--device", "cpu", "--no-progress"]
@@ -27,24 +28,10 @@ TUNES = ["GABc dedB|dedB dedB|c2ec B2dB|c2A2 A2BA|", "GABc dedB|dedB dedB|c2ec B
          "GABc dedB|c2AF c2AF|B2GB A2FA|G4 G4|", "d2BG dedB|c2ec B2dB|c2A2 A2BA|G4 G4|"]
 
 
-def chord_piece(shift: int, beats: int = BEATS):
-    pitch, start, end = [], [], []
-    for beat in range(beats):
-        for note in CHORDS[beat % len(CHORDS)]:
-            pitch.append(note + shift)
-            start.append(float(beat))
-            end.append(beat + 1.0)
-    return piece_from_notes(pitch, start, end, tempos=100.0)
-
-
 @pytest.fixture(scope="module")
 def chord_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("chords")
-    for split, shifts in (("train", [0, 2, -2, 1, -1, 3]), ("validation", [0]), ("test", [0, 2])):
-        (root / split).mkdir()
-        for i, shift in enumerate(shifts):
-            write_midi(chord_piece(shift), root / split / f"{split}{i}.mid")
-    return root
+    return write_chord_cycle_corpus(tmp_path_factory.mktemp("chords"),
+                                    {"train": [0, 2, -2, 1, -1, 3], "validation": [0], "test": [0, 2]}, beats=BEATS)
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +136,7 @@ def test_biaxial_run_end_to_end(chord_corpus: Path, cache: Path, tmp_path: Path,
     assert record["frame_nll"] > record["play_nll"] > 0  # the whole frame adds the articulation terms
     assert record["baselines"]["uniform"]["frame_nll"] == pytest.approx(36 * math.log(2))
     primer = tmp_path / "primer.mid"
-    write_midi(chord_piece(0, beats=3), primer)
+    write_midi(chord_cycle_piece(0, beats=3), primer)
     code, _, _ = run(capsys, "sample", run_dir, "--n", 2, "--steps", 6, "--primer", primer, "--out", tmp_path / "s",
                      "--device", "cpu", "--no-progress")
     assert code == 0

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import piece_from_notes, write_midi
 from generation.experiments_runner import run_experiment
-
-CHORDS = [(60, 64, 67), (62, 65, 69), (59, 62, 67), (57, 60, 64)]
+from tunelab.testing.corpora import write_chord_cycle_corpus
 
 EXPERIMENT = """
 title = "Cycle"
@@ -60,24 +58,11 @@ seeds = 3
 """
 
 
-def _piece(shift: int, beats: int = 24):
-    pitch, start, end = [], [], []
-    for beat in range(beats):
-        for note in CHORDS[beat % len(CHORDS)]:
-            pitch.append(note + shift)
-            start.append(float(beat))
-            end.append(beat + 1.0)
-    return piece_from_notes(pitch, start, end, tempos=100.0)
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("experiment")
-    corpus = root / "cycle"
-    for split, shifts in (("train", [0, 2, -2, 1, -1, 3, -3, 4]), ("validation", [0, 2]), ("test", [0, 1, -1])):
-        (corpus / split).mkdir(parents=True)
-        for i, shift in enumerate(shifts):
-            write_midi(_piece(shift), corpus / split / f"{split}{i}.mid")
+    corpus = write_chord_cycle_corpus(root / "cycle", {"train": [0, 2, -2, 1, -1, 3, -3, 4], "validation": [0, 2],
+                                                       "test": [0, 1, -1]})
     experiments = root / "experiments"
     experiments.mkdir()
     (experiments / "cycle.toml").write_text(EXPERIMENT.format(corpus=corpus.as_posix()), encoding="utf-8")
