@@ -16,7 +16,7 @@ from generation.errors import GenerationError
 __all__ = ["add_model_verbs"]
 
 
-_ENCODING_FLAGS = ("step", "fs", "resolution", "beat_bits", "roll")
+_ENCODING_FLAGS = ("step", "fs", "resolution", "beat_bits", "roll", "play_only")
 _PREPROCESS_FLAGS = ("melody", "melody_tracks", "skyline", "transpose", "fold", "fold_range", "duration_filter",
                      "accepted_durations", "quantize", "trim_start", "augment")
 

@@ -11,7 +11,8 @@ both), so token ids keep the training vocabulary. What is scored:
   window (Bi-LSTM, CNN-LSTM) read the ``window`` steps before each frame, left-padded at a piece's start.
   Biaxial's ``frame_nll`` is the NLL of the whole frame, play and articulation: the proper likelihood of its
   chain and an upper bound on the NLL of the play roll alone (its ``play_nll`` conditions each note on the
-  lower notes' articulation as well, so it is not a likelihood of the roll).
+  lower notes' articulation as well, so it is not a likelihood of the roll). A play-only biaxial model
+  (``--play-only``) predicts the roll alone: its ``frame_nll`` is the roll's, as the baselines'.
 - Token encodings: per-token NLL and accuracy per head over every target of the split (the first token of
   a piece is not predicted), ``token_nll`` = the sum over heads.
 - Baselines fitted on the corpus's training split (encoded the same way; no augmentation) and scored on the
@@ -215,7 +216,9 @@ def evaluate_run(run_dir: Path | str, corpus: Path | str, split: str = "test", *
         protocol = ("frame-level NLL (Boulanger-Lewandowski et al. 2012): sum of the per-key Bernoulli NLLs of a "
                     "frame, nats, averaged over all predicted frames (the first frame of each piece not predicted); "
                     "frame_accuracy = expected TP / (TP + FP + FN) over all frames")
-        if io.input_kind == "biaxial":
+        if io.input_kind == "biaxial" and not io.articulation:
+            protocol += "; biaxial play only: frame_nll is the NLL of the play roll, as the baselines'"
+        elif io.input_kind == "biaxial":
             protocol += ("; biaxial frame_nll covers play and articulation (an upper bound on the play roll's "
                          "NLL; the baselines model the play roll alone)")
     difference = _protocol_difference(encoding, preprocess, corpus, chosen.rule) if io.input_kind != "tokens" \

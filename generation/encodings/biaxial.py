@@ -13,6 +13,12 @@ so that index i counts pitch class (p + i) mod 12 (12, as Johnson's "previous co
 the binary digits of the position in the bar (``beat_bits``, 0/1). Targets at step u: [play, articulate].
 The state before the first step is silence, so every step is predicted (many-to-many windows only).
 
+``play_only = True`` models the play roll alone, as the piano-roll benchmarks do: the articulate column is
+derived from the roll (a key articulates when it starts sounding: played now, not at the previous step),
+so the inputs are a function of the roll and the model predicts play only; its frame NLL is then the
+likelihood of the roll and compares with multilabel models on the same frames (with ``roll = "sampled"``).
+Repeated notes of one pitch merge into one.
+
 Lossless on the grid within the window (onsets, pitches and ends), after its declared preprocessing
 (quantization to the step, octave folding into the window).
 
@@ -38,7 +44,7 @@ from generation.errors import GenerationError
 from generation.models.io import ModelIO
 from generation.pipeline import PreprocessConfig
 
-__all__ = ["Biaxial", "BiaxialConfig", "note_inputs"]
+__all__ = ["Biaxial", "BiaxialConfig", "note_inputs", "roll_onsets"]
 
 _VICINITY = 12
 
@@ -50,6 +56,7 @@ class BiaxialConfig(EncodingConfig):
     high: int = 101  # highest MIDI pitch (Johnson: 101, 78 pitches)
     beat_bits: int = 4  # binary digits of the position in the bar (4: 16 steps, a 4/4 bar of 16ths)
     roll: str = "quantized"  # "quantized" (onsets and ends rounded to the grid) or "sampled" (as multilabel)
+    play_only: bool = False  # predict the play roll alone; articulation derived from it (the benchmarks' model)
 
     def __post_init__(self) -> None:
         check_window(self.low, self.high)
@@ -57,6 +64,8 @@ class BiaxialConfig(EncodingConfig):
             raise ValueError(f"roll must be 'quantized' or 'sampled', got {self.roll!r}")
         if not self.step > 0:
             raise ValueError(f"step must be positive quarter notes, got {self.step}")
+        if not isinstance(self.play_only, bool):
+            raise ValueError(f"play_only must be true or false, got {self.play_only!r}")
         if not 1 <= int(self.beat_bits) <= 8:
             raise ValueError(f"beat bits must be 1..8, got {self.beat_bits}")
 
@@ -80,14 +89,22 @@ def note_inputs(previous: np.ndarray, positions: np.ndarray, low: int, beat_bits
     return np.concatenate([position, pitch_class, vicinity, context, beat], axis=2).astype(np.float32)
 
 
+def roll_onsets(play: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
+    """Articulation derived from a play roll (..., T, P): a key articulates when it sounds and did not at the
+    step before (``before`` (..., P), the step before the first; default silence)."""
+    play = np.asarray(play) >= 0.5
+    previous = np.zeros_like(play[..., :1, :]) if before is None else (np.asarray(before) >= 0.5)[..., None, :]
+    return play & ~np.concatenate([previous, play[..., :-1, :]], axis=-2)
+
+
 class Biaxial(Encoding):
     kind = "biaxial"
     summary = "Johnson's biaxial note inputs per step and pitch, targets play and articulate"
     fidelity = ("lossless on the grid within the pitch window (after quantization and octave folding); with "
-                "roll=sampled, lossy as multilabel")
+                "roll=sampled, lossy as multilabel; with play_only, repeated notes of a pitch merge")
     config_class = BiaxialConfig
     option_fields: ClassVar[dict[str, str]] = {"step": "step", "pitch_range": "low", "beat_bits": "beat_bits",
-                                               "roll": "roll"}
+                                               "roll": "roll", "play_only": "play_only"}
 
     @property
     def n_pitches(self) -> int:
@@ -107,6 +124,7 @@ class Biaxial(Encoding):
 
     def describe(self) -> str:
         roll = ", play roll sampled at step onsets" if self.config.roll == "sampled" else ""
+        roll += ", play only (articulation derived from the roll)" if self.config.play_only else ""
         return (f"step {self.config.step:g} quarter notes, pitches {self.config.low}-{self.config.high}, "
                 f"{self.n_features} features{roll}")
 
@@ -146,6 +164,9 @@ class Biaxial(Encoding):
             out = np.zeros((steps, 2 * n_pitches + 1), dtype=np.int16)
             out[:, :n_pitches] = np.cumsum(delta, axis=0)[:steps] > 0
             out[first, n_pitches + column] = 1
+        if self.config.play_only:
+            play = out[:, :n_pitches].astype(bool)
+            out[:, n_pitches:2 * n_pitches] = roll_onsets(play)
         times = np.arange(steps) * self.config.step
         bars = item.bar_starts(until=steps * self.config.step + self.config.step)
         if bars.size:
@@ -170,7 +191,10 @@ class Biaxial(Encoding):
         if repairs is not None and not (np.isfinite(play).all() and np.isfinite(articulate).all()):
             repairs["not-a-number values read as off"] = int((~np.isfinite(play)).sum() +
                                                              (~np.isfinite(articulate)).sum())
-        return np.nan_to_num(play, nan=0.0) >= 0.5, np.nan_to_num(articulate, nan=0.0) >= 0.5
+        play = np.nan_to_num(play, nan=0.0) >= 0.5
+        if self.config.play_only:
+            return play, roll_onsets(play)
+        return play, np.nan_to_num(articulate, nan=0.0) >= 0.5
 
     def decode_with_repairs(self, array: Any, *, tempo: float | np.ndarray = 120.0) -> Decoded:
         repairs: dict[str, int] = {}
@@ -187,7 +211,8 @@ class Biaxial(Encoding):
         return Decoded(piece_from_notes(column + self.config.low, first * step, stop * step, tempos=tempo), repairs)
 
     def model_io(self) -> ModelIO:
-        return ModelIO("biaxial", n_pitches=self.n_pitches, n_features=self.n_features)
+        return ModelIO("biaxial", n_pitches=self.n_pitches, n_features=self.n_features,
+                       articulation=not self.config.play_only)
 
     def n_steps(self, array: np.ndarray) -> int:
         return len(array)

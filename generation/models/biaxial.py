@@ -12,6 +12,10 @@ the next step's [play, articulate] of each note.
   chain: sum over notes of the play term plus the articulate term where the note is played (articulation
   is masked where not played), averaged over frames, in nats; it is also the ``frame_nll`` the model reports.
   Padding frames (negative targets) are skipped.
+- Play only (``ModelIO.articulation`` False, the encoding's ``play_only``): the articulate output and the
+  lower note's articulate input are unused, so the loss and ``frame_nll`` are the NLL of the play roll.
+- The play output's bias starts at the log-odds of 1/22 (about four of 88 keys sounding, a four-part
+  chorale), so training starts from a sparse roll instead of spending its first epochs getting there.
 """
 
 from __future__ import annotations
@@ -53,17 +57,24 @@ class BiaxialHead(nn.Module):
 
     names = ("play", "articulate")
 
+    def __init__(self, articulation: bool = True) -> None:
+        super().__init__()
+        self.articulation = articulation
+
     def loss(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         play, artic, play_t, artic_t = _valid(output, targets)
         if len(play_t) == 0:
             return output.sum() * 0.0
         nll = F.binary_cross_entropy_with_logits(play, play_t, reduction="sum")
-        nll = nll + (F.binary_cross_entropy_with_logits(artic, artic_t, reduction="none") * play_t).sum()
+        if self.articulation:
+            nll = nll + (F.binary_cross_entropy_with_logits(artic, artic_t, reduction="none") * play_t).sum()
         return nll / len(play_t)
 
     def stats(self, output: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
         play, artic, play_t, artic_t = _valid(output, targets)
         stats = frame_stats(play, play_t)
+        if not self.articulation:
+            return stats
         stats["articulate_nll_sum"] = (F.binary_cross_entropy_with_logits(artic, artic_t, reduction="none")
                                        * play_t).sum().double()
         stats["articulate_correct"] = (((artic > 0).float() == artic_t).float() * play_t).sum().double()
@@ -74,8 +85,13 @@ class BiaxialHead(nn.Module):
         """``frame_nll`` = NLL of the whole frame ([play, articulate] of every note, nats per frame: the proper
         likelihood of the chain, and an upper bound on the NLL of the play roll alone); ``play_nll`` = the play
         terms only (each conditioned on the lower notes' articulation too, so not a likelihood of the roll);
-        ``frame_accuracy`` = expected TP / (TP + FP + FN) of the play roll."""
+        ``frame_accuracy`` = expected TP / (TP + FP + FN) of the play roll. Play only: ``frame_nll`` is the
+        NLL of the play roll (a proper likelihood of it)."""
         metrics = summarize_frames(totals)
+        if not self.articulation:
+            metrics["accuracy"] = metrics["frame_accuracy"]
+            metrics["loss"] = metrics["frame_nll"]
+            return metrics
         count, n = totals["articulate_count"], totals["n_frames"]
         metrics["play_nll"] = metrics["frame_nll"]
         metrics["frame_nll"] = (totals["nll_sum"] + totals["articulate_nll_sum"]) / n if n else math.nan
@@ -106,7 +122,10 @@ class Biaxial(SequenceModel):
         self.note_axis = LSTMStack(time_hidden[-1] + 2, tuple(note_hidden), drop)
         self.dropout = nn.Dropout(drop)
         self.output = nn.Linear(note_hidden[-1], 2)
-        self.head = BiaxialHead()
+        with torch.no_grad():
+            self.output.bias.copy_(torch.tensor([-math.log(21.0), 0.0]))  # play prior 1/22 (module docstring)
+        self.articulation = model_io.articulation
+        self.head = BiaxialHead(model_io.articulation)
 
     def _time(self, inputs: torch.Tensor, state: list[Any] | None) -> tuple[torch.Tensor, list[Any]]:
         """(B, T, P, F) -> time-axis outputs (B, T, P, H) (every note's sequence in parallel)."""
@@ -123,6 +142,8 @@ class Biaxial(SequenceModel):
         time_out, _ = self._time(inputs, None)
         b, t, p, h = time_out.shape
         lower = F.pad(targets.float().clamp(min=0), (0, 0, 1, 0))[:, :, :p]  # note p reads note p - 1
+        if not self.articulation:
+            lower = lower * lower.new_tensor([1.0, 0.0])
         note_in = torch.cat([time_out, lower], dim=-1).reshape(b * t, p, h + 2)
         note_out, _ = self.note_axis(note_in)
         return self.output(self.dropout(note_out)).reshape(b, t, p, 2)
@@ -139,7 +160,8 @@ class Biaxial(SequenceModel):
         """Walk up the note axis, drawing play then articulate for each note given the notes below.
 
         Returns the frame (B, P, 2) of 0/1 [play, articulate] (articulate only where played) and its
-        log-likelihood (B,) under the model.
+        log-likelihood (B,) under the model. Play only: articulate is left 0 (the encoding derives it from the
+        roll) and the log-likelihood is the play terms'.
         """
         b, p, _ = hidden.shape
         lower = hidden.new_zeros(b, 2)
@@ -149,10 +171,14 @@ class Biaxial(SequenceModel):
             out, state = self.note_axis(torch.cat([hidden[:, note], lower], dim=-1)[:, None], state)
             logits = self.output(out[:, 0])
             play, lp_play = policy.bernoulli(logits[:, :1])
-            artic, lp_artic = policy.bernoulli(logits[:, 1:])
-            artic = artic * play
-            lp_artic = -F.binary_cross_entropy_with_logits(logits[:, 1:], artic, reduction="none") * play
-            logp = logp + lp_play[:, 0] + lp_artic[:, 0]
+            logp = logp + lp_play[:, 0]
+            if self.articulation:
+                artic, _ = policy.bernoulli(logits[:, 1:])
+                artic = artic * play
+                lp_artic = -F.binary_cross_entropy_with_logits(logits[:, 1:], artic, reduction="none") * play
+                logp = logp + lp_artic[:, 0]
+            else:
+                artic = torch.zeros_like(play)
             lower = torch.cat([play, artic], dim=-1)
             frame.append(lower)
         return torch.stack(frame, dim=1), logp

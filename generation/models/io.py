@@ -32,6 +32,7 @@ class ModelIO:
     stream_names: tuple[str, ...] = ()  # tokens: a name per stream, e.g. ("pitch", "duration") or ("token",)
     n_pitches: int = 0  # multihot / biaxial: pitches in the window (e.g. 24 for C4-B5, 88 for 21-108)
     n_features: int = 0  # biaxial: note-input features per pitch and step
+    articulation: bool = True  # biaxial: the model predicts articulation (False: the play roll alone)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,4 +41,4 @@ class ModelIO:
     def from_dict(cls, data: dict[str, Any]) -> ModelIO:
         return cls(input_kind=data["input_kind"], vocab_sizes=tuple(data.get("vocab_sizes", ())),
                    stream_names=tuple(data.get("stream_names", ())), n_pitches=int(data.get("n_pitches", 0)),
-                   n_features=int(data.get("n_features", 0)))
+                   n_features=int(data.get("n_features", 0)), articulation=bool(data.get("articulation", True)))

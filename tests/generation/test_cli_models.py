@@ -147,6 +147,28 @@ def test_biaxial_run_end_to_end(chord_corpus: Path, cache: Path, tmp_path: Path,
     assert len(record["frames"]) == 6 and set(record["frames"][0]) == {"play", "articulate"}
 
 
+def test_play_only_biaxial_run_scores_and_samples_the_roll(chord_corpus: Path, cache: Path, tmp_path: Path,
+                                                           capsys):
+    run_dir = train_run(chord_corpus, tmp_path / "run", cache, "--encoding", "biaxial", "--arch", "biaxial",
+                        "--mode", "many-to-many", "--step", "1", "--pitch-range", "48-83", "--roll", "sampled",
+                        "--play-only", "--time-hidden", "8", "--note-hidden", "8,4", "--window", "12",
+                        "--batch-size", "4", "--epochs", "2", "--device", "cpu", "--no-progress")
+    code, out, _ = run(capsys, "evaluate", run_dir, "--json")
+    record = json.loads(out)
+    assert code == 0 and record["n_frames"] == 2 * (BEATS - 1)
+    assert "play_nll" not in record and "NLL of the play roll" in record["protocol"]
+    assert 0 < record["frame_nll"] < 36 * math.log(2) * 1.5
+    code, _, _ = run(capsys, "sample", run_dir, "--n", 3, "--steps", 8, "--out", tmp_path / "s", "--device", "cpu",
+                     "--no-progress")
+    assert code == 0
+    for i in range(3):
+        frames = json.loads((tmp_path / "s" / f"sample_{i:03d}.json").read_text())["frames"]
+        before: set[int] = set()
+        for frame in frames:  # a key articulates exactly when it starts sounding
+            assert set(frame["articulate"]) == set(frame["play"]) - before
+            before = set(frame["play"])
+
+
 # ---------------------------------------------------------------- resume, sweep, activations
 
 

@@ -164,6 +164,24 @@ def test_biaxial_sampled_roll_is_the_multilabel_roll_with_onsets() -> None:
         make_encoding("biaxial", roll="nearest")
 
 
+def test_biaxial_play_only_derives_articulation_from_the_roll() -> None:
+    # the same piece as above: 62 re-struck at 2 merges with the 62 at 1 once articulation comes from the roll
+    piece = _piece([(60, 0, 1), (62, 1, 2), (62, 2, 3), (64, 0, 3), (65, 1.5, 2), (67, 0.5, 2)])
+    play_only = make_encoding("biaxial", step=1.0, pitch_range=(60, 71), roll="sampled", play_only=True)
+    array = play_only.encode(piece)
+    roll = make_encoding("multilabel", step=1.0, pitch_range=(60, 71)).encode(piece)
+    np.testing.assert_array_equal(array[:, :12], roll)
+    assert [np.flatnonzero(row).tolist() for row in array[:, 12:24]] == [[0, 4], [2, 7], []]
+    assert _notes(play_only.decode(array)) == [(60, 0, 1), (62, 1, 3), (64, 0, 3), (67, 1, 2)]
+    sampled_frames = np.stack([array[:, :12], np.zeros_like(array[:, :12])], axis=-1)  # what the model samples
+    assert _notes(play_only.decode(sampled_frames)) == _notes(play_only.decode(array))  # articulation ignored
+    assert play_only.model_io().articulation is False
+    assert make_encoding("biaxial").model_io().articulation is True
+    assert encoding_from_dict(json.loads(json.dumps(play_only.to_dict()))).config.play_only is True
+    with pytest.raises(GenerationError, match="play_only must be"):
+        make_encoding("biaxial", play_only="yes")
+
+
 def test_biaxial_note_inputs_by_hand() -> None:
     previous = np.zeros((1, 12, 2), dtype=np.int16)
     previous[0, 0] = [1, 1]  # C played and articulated at the previous step

@@ -44,6 +44,19 @@ def test_the_chorale_frames_preset_options_are_real_options():
     check_pairing(config)
 
 
+def test_the_chorale_biaxial_preset_scores_the_roll_on_the_benchmark_frames():
+    from generation.config import resolve_config
+    from generation.encodings import make_encoding
+
+    config = resolve_config(preset="chorale-biaxial")
+    encoding, preprocess = prepare_options(config.encoding, config.encoding_options)
+    assert encoding == {"step": 1.0, "pitch_range": (21, 108), "roll": "sampled", "play_only": True}
+    assert preprocess == {"transpose": None, "augment": False}
+    check_pairing(config)
+    io = make_encoding(config.encoding, **encoding).model_io()
+    assert (io.n_pitches, io.articulation) == (88, False)
+
+
 @pytest.mark.parametrize(("changes", "message"), [
     ({"arch": "biaxial", "encoding": "multilabel"}, "cannot read the multilabel encoding"),
     ({"arch": "biaxial", "encoding": "biaxial", "mode": "many-to-one"}, "many-to-many only"),

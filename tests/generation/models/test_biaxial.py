@@ -3,6 +3,7 @@ sampler's chain gives the same likelihood as teacher-forced training."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -84,3 +85,48 @@ def test_biaxial_sampling_needs_the_encodings_note_features():
         sample(model, SampleConfig(n=1, steps=2, device="cpu"))
     result = sample(model, SampleConfig(n=2, steps=4, device="cpu"), next_inputs=biaxial_next_inputs)
     assert result.sequences[0].shape == (4, 6, 2)
+
+
+def play_only_model():
+    torch.manual_seed(0)
+    dataset = biaxial_roll([[0, 3], [1], [2, 4]], 6, 30, 5)
+    io = dataclasses.replace(biaxial_io(6), articulation=False)
+    model = build_model("biaxial", io, CONFIG).eval()
+    item = dataset[0]
+    return model, item["inputs"][None], item["targets"][None]
+
+
+def test_a_fresh_model_starts_from_a_sparse_roll():
+    model, inputs, targets = model_and_batch()
+    assert model.output.bias[0].item() == pytest.approx(math.log(1 / 21))  # p(play) = 1/22
+    assert model.output.bias[1].item() == 0.0
+
+
+def test_play_only_scores_the_roll_alone_and_never_reads_articulation():
+    model, inputs, targets = play_only_model()
+    base = model(inputs, targets=targets)
+    flipped = targets.clone()
+    flipped[..., 1] = 1 - flipped[..., 1]
+    assert torch.equal(base, model(inputs, targets=flipped))  # the note axis reads the lower note's play only
+    with torch.no_grad():
+        model.output.weight.zero_()
+        model.output.bias.zero_()
+    out = model(inputs, targets=targets)
+    assert model.loss(out, targets).item() == pytest.approx(6 * math.log(2))  # P ln 2: play terms only
+    assert model.loss(out, flipped).item() == pytest.approx(6 * math.log(2))
+    metrics = model.summarize({k: v.item() for k, v in model.stats(out, targets).items()})
+    assert metrics["frame_nll"] == pytest.approx(6 * math.log(2)) == metrics["loss"]
+    assert "articulate_accuracy" not in metrics
+
+
+def test_play_only_sampler_likelihood_is_the_teacher_forced_play_nll():
+    model, inputs, _ = play_only_model()
+    g = torch.Generator()
+    g.manual_seed(5)
+    hidden, _ = model.prime(inputs[:, :3], model.init_state(1, "cpu"))
+    frame, lp = model.sample_head(hidden.expand(8, -1, -1), SamplingPolicy(generator=g))
+    assert not frame[..., 1].any()  # articulation is the encoding's to derive
+    forced = torch.cat([torch.zeros(8, 2, 6, 2), frame[:, None]], dim=1)  # steps 0, 1 do not matter
+    logits = model(inputs[:, :3].expand(8, -1, -1, -1), targets=forced)[:, 2]
+    nll = torch.nn.functional.binary_cross_entropy_with_logits(logits[..., 0], frame[..., 0], reduction="none").sum(-1)
+    assert torch.allclose(-nll, lp, atol=1e-5)
