@@ -95,8 +95,9 @@ def _welch(a: np.ndarray, b: np.ndarray) -> float | None:
 
     if len(a) < 2 or len(b) < 2:
         return None
-    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
-        return 1.0 if a.mean() == b.mean() else 0.0
+    scale = max(1.0, float(np.abs(a).max()), float(np.abs(b).max()))
+    if max(float(np.ptp(a)), float(np.ptp(b))) <= 1e-9 * scale:  # no spread (up to rounding): no t statistic
+        return 1.0 if math.isclose(float(a.mean()), float(b.mean()), rel_tol=1e-9, abs_tol=1e-12) else 0.0
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 

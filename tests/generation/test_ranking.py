@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 
@@ -50,3 +51,14 @@ def test_holm_adjusts_over_all_pairs() -> None:
     assert adjusted[0] == pytest.approx(min(1.0, 3 * raw[0]))
     assert all(q >= p for p, q in zip(raw, adjusted, strict=True))
     assert not any(math.isnan(p.p) for p in ranking.pairs)
+
+
+def test_seeds_that_agree_up_to_rounding_are_not_separable_and_raise_no_warning() -> None:
+    results = [("a", 1.0), ("a", 1.0), ("a", 1.0), ("b", 0.1 + 0.2), ("b", 0.3), ("b", 0.3)]
+    same = [("a", 0.1 + 0.2), ("a", 0.3), ("b", 0.3), ("b", 0.3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        apart = rank_variants(results, metric="acc")
+        tied = rank_variants(same, metric="acc")
+    assert apart.pairs[0].p == 0.0 and apart.pairs[0].separable
+    assert tied.pairs[0].p == 1.0 and not tied.pairs[0].separable
