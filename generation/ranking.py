@@ -90,15 +90,26 @@ def _t_interval(values: np.ndarray, confidence: float) -> tuple[float | None, fl
     return std, mean - half, mean + half
 
 
+def _spread_variance(values: np.ndarray) -> float:
+    """Sample variance, 0 when the values agree up to rounding (1e-9 of their size)."""
+    scale = max(1.0, float(np.abs(values).max()))
+    return 0.0 if float(np.ptp(values)) <= 1e-9 * scale else float(values.var(ddof=1))
+
+
 def _welch(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Two-sided p value of Welch's t-test (Welch 1947), as scipy's ``ttest_ind(equal_var=False)``; groups
+    whose values agree up to rounding count as having no spread."""
     from scipy import stats  # noqa: PLC0415
 
     if len(a) < 2 or len(b) < 2:
         return None
-    scale = max(1.0, float(np.abs(a).max()), float(np.abs(b).max()))
-    if max(float(np.ptp(a)), float(np.ptp(b))) <= 1e-9 * scale:  # no spread (up to rounding): no t statistic
+    va, vb = _spread_variance(a) / len(a), _spread_variance(b) / len(b)
+    difference = float(a.mean() - b.mean())
+    if va + vb == 0:
         return 1.0 if math.isclose(float(a.mean()), float(b.mean()), rel_tol=1e-9, abs_tol=1e-12) else 0.0
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    t = difference / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return float(2 * stats.t.sf(abs(t), df))
 
 
 def _holm(pvalues: Sequence[float | None]) -> list[float | None]:

@@ -60,5 +60,18 @@ def test_seeds_that_agree_up_to_rounding_are_not_separable_and_raise_no_warning(
         warnings.simplefilter("error")
         apart = rank_variants(results, metric="acc")
         tied = rank_variants(same, metric="acc")
+        one_flat = rank_variants([("a", 0.1 + 0.2), ("a", 0.3), ("a", 0.3), ("b", 0.2), ("b", 0.25), ("b", 0.3)],
+                                 metric="acc")
     assert apart.pairs[0].p == 0.0 and apart.pairs[0].separable
     assert tied.pairs[0].p == 1.0 and not tied.pairs[0].separable
+    # a flat group against a spread one: Welch with the flat group's variance 0, t = 0.05 / sqrt(0.0025 / 3)
+    # = 1.732 on df = 2, two-sided p = 0.2254
+    assert one_flat.pairs[0].p == pytest.approx(0.2254, abs=1e-4)
+
+
+def test_welch_p_values_are_scipys() -> None:
+    from scipy import stats
+
+    a, b = [0.31, 0.35, 0.29, 0.4], [0.2, 0.26, 0.24]
+    ranking = rank_variants([("a", v) for v in a] + [("b", v) for v in b], metric="acc")
+    assert ranking.pairs[0].p == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
