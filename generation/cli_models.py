@@ -10,13 +10,12 @@ import os
 import sys
 from pathlib import Path
 
-from generation.cli_options import add_encoding_options, add_preprocess_options, positive_int
+from generation.cli_options import ENCODING_FLAGS, add_encoding_options, add_preprocess_options, positive_int
 from generation.errors import GenerationError
 
 __all__ = ["add_model_verbs"]
 
 
-_ENCODING_FLAGS = ("step", "fs", "resolution", "beat_bits", "roll", "play_only")
 _PREPROCESS_FLAGS = ("melody", "melody_tracks", "skyline", "transpose", "fold", "fold_range", "duration_filter",
                      "accepted_durations", "quantize", "trim_start", "augment")
 
@@ -24,7 +23,7 @@ _PREPROCESS_FLAGS = ("melody", "melody_tracks", "skyline", "transpose", "fold", 
 def _flag_encoding_options(args: argparse.Namespace) -> dict:
     """The encoding and preprocessing flags given on a train command line, as ``encoding_options`` keys."""
     options: dict = {}
-    for name in (*_ENCODING_FLAGS, *_PREPROCESS_FLAGS):
+    for name in (*ENCODING_FLAGS, *_PREPROCESS_FLAGS):
         value = getattr(args, name, None)
         if value is not None:
             options[name] = list(value) if isinstance(value, tuple | list) else value

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 PIANO = (21, 108)
+ENCODING_FLAGS = ("step", "fs", "resolution", "beat_bits", "roll", "play_only")  # add_encoding_options' flags
+                                                                                # besides --pitch-range
 
 
 def positive_int(text: str) -> int:
@@ -91,8 +93,9 @@ def add_preprocess_options(parser: argparse.ArgumentParser, augmentation: bool) 
 
 
 def encoding_options(args: argparse.Namespace) -> dict:
-    return {"step": args.step, "fs": args.fs, "pitch_range": args.pitch_range, "resolution": args.resolution,
-            "beat_bits": args.beat_bits, "roll": args.roll, "play_only": args.play_only}
+    """The encoding flags of ``args`` (None where not given), as :func:`generation.encodings.make_encoding`
+    options."""
+    return {"pitch_range": args.pitch_range, **{name: getattr(args, name, None) for name in ENCODING_FLAGS}}
 
 
 def preprocess_options(args: argparse.Namespace) -> dict:

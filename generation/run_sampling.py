@@ -236,9 +236,8 @@ def _biaxial_inputs(encoding: Encoding, start: _Start, config: SampleConfig
     :func:`generation.sample.sample` draws its batches in order and primes each from ``t = 0``, so a call
     with ``t == 0`` starts the next batch of ``config.batch_size`` samples (whose primers' bar positions
     apply)."""
-    from generation.encodings.biaxial import note_inputs, roll_onsets  # noqa: PLC0415
+    from generation.encodings.biaxial import note_inputs  # noqa: PLC0415
 
-    play_only = bool(getattr(encoding.config, "play_only", False))
     positions = start.positions  # (T0,) shared or (n, T0) per sample: bar positions of the primer's steps
     bar = start.bar_steps
     low, bits = encoding.config.low, encoding.config.beat_bits
@@ -258,11 +257,8 @@ def _biaxial_inputs(encoding: Encoding, start: _Start, config: SampleConfig
     def next_inputs(history: torch.Tensor, t: int) -> torch.Tensor:
         if t == 0:
             batch["first"] += config.batch_size
-        previous = history[:, -1].detach().cpu().numpy()
-        if play_only:  # articulation derived from the roll, as the encoding does: a key starts sounding
-            before = history[:, -2].detach().cpu().numpy() if history.shape[1] > 1 else None
-            previous = previous.copy()
-            previous[..., 1] = roll_onsets(previous[:, None, :, 0], None if before is None else before[:, :, 0])[:, 0]
+        before = history[:, -2].detach().cpu().numpy() if history.shape[1] > 1 else None
+        previous = encoding.model_state(history[:, -1].detach().cpu().numpy(), before)
         features = note_inputs(previous, position(t, len(previous)), low, bits)  # row t + 1 = piece step t
         return torch.from_numpy(features).to(history.device)
 

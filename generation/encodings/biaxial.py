@@ -196,6 +196,16 @@ class Biaxial(Encoding):
             return play, roll_onsets(play)
         return play, np.nan_to_num(articulate, nan=0.0) >= 0.5
 
+    def model_state(self, frame: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
+        """The [play, articulate] state (B, P, 2) the note inputs read for a frame the model drew: as drawn, or
+        with play_only the articulation derived from the roll (``before`` (B, P, 2): the frame before; default
+        silence)."""
+        if not self.config.play_only:
+            return frame
+        state = np.array(frame, copy=True)
+        state[..., 1] = roll_onsets(state[:, None, :, 0], None if before is None else before[..., 0])[:, 0]
+        return state
+
     def decode_with_repairs(self, array: Any, *, tempo: float | np.ndarray = 120.0) -> Decoded:
         repairs: dict[str, int] = {}
         play, articulate = self.states(array, repairs)

@@ -124,7 +124,6 @@ class Biaxial(SequenceModel):
         self.output = nn.Linear(note_hidden[-1], 2)
         with torch.no_grad():
             self.output.bias.copy_(torch.tensor([-math.log(21.0), 0.0]))  # play prior 1/22 (module docstring)
-        self.articulation = model_io.articulation
         self.head = BiaxialHead(model_io.articulation)
 
     def _time(self, inputs: torch.Tensor, state: list[Any] | None) -> tuple[torch.Tensor, list[Any]]:
@@ -142,7 +141,7 @@ class Biaxial(SequenceModel):
         time_out, _ = self._time(inputs, None)
         b, t, p, h = time_out.shape
         lower = F.pad(targets.float().clamp(min=0), (0, 0, 1, 0))[:, :, :p]  # note p reads note p - 1
-        if not self.articulation:
+        if not self.head.articulation:
             lower = lower * lower.new_tensor([1.0, 0.0])
         note_in = torch.cat([time_out, lower], dim=-1).reshape(b * t, p, h + 2)
         note_out, _ = self.note_axis(note_in)
@@ -172,7 +171,7 @@ class Biaxial(SequenceModel):
             logits = self.output(out[:, 0])
             play, lp_play = policy.bernoulli(logits[:, :1])
             logp = logp + lp_play[:, 0]
-            if self.articulation:
+            if self.head.articulation:
                 artic, _ = policy.bernoulli(logits[:, 1:])
                 artic = artic * play
                 lp_artic = -F.binary_cross_entropy_with_logits(logits[:, 1:], artic, reduction="none") * play

@@ -182,6 +182,17 @@ def test_biaxial_play_only_derives_articulation_from_the_roll() -> None:
         make_encoding("biaxial", play_only="yes")
 
 
+def test_biaxial_model_state_of_a_drawn_frame() -> None:
+    drawn = np.zeros((1, 12, 2), np.float32)
+    drawn[0, [0, 4], 0] = 1  # C and E drawn, articulation left 0 as a play-only model leaves it
+    before = np.zeros((1, 12, 2), np.float32)
+    before[0, 4, 0] = 1  # E sounded at the step before
+    play_only = make_encoding("biaxial", pitch_range=(60, 71), play_only=True)
+    assert np.flatnonzero(play_only.model_state(drawn, before)[0, :, 1]).tolist() == [0]  # only C starts
+    assert np.flatnonzero(play_only.model_state(drawn)[0, :, 1]).tolist() == [0, 4]  # after silence both do
+    assert make_encoding("biaxial", pitch_range=(60, 71)).model_state(drawn, before) is drawn
+
+
 def test_biaxial_note_inputs_by_hand() -> None:
     previous = np.zeros((1, 12, 2), dtype=np.int16)
     previous[0, 0] = [1, 1]  # C played and articulated at the previous step
